@@ -1,0 +1,1 @@
+"""fastapi-slices: a Copier template for layered async FastAPI services and `gen`, its generator."""

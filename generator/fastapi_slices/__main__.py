@@ -1,0 +1,3 @@
+from fastapi_slices.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""Import blocks written the way ruff's isort writes them, so generated files need no fixing.
+
+Sections: standard library, third party, first party (the project), then the project's
+tests (a section of their own in the project's ruff settings), a blank line between.
+Inside a section `import x` lines come first, then `from x import ...`, each sorted by module;
+imported names are sorted constants first, then classes, then the rest (ruff's order-by-type).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+STDLIB = frozenset({"collections", "datetime", "decimal", "enum", "itertools", "typing", "uuid"})
+LINE_LENGTH = 100
+
+
+def _name_key(name: str) -> tuple[int, str]:
+    bare = name.split(" as ")[0]
+    if bare.isupper() and len(bare) > 1:
+        return (0, bare)
+    if bare[:1].isupper():
+        return (1, bare)
+    return (2, bare)
+
+
+@dataclass
+class Imports:
+    """Collects imports for one generated module, then writes its import block."""
+
+    first_party: str
+    plain: set[str] = field(default_factory=set)
+    names: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, module: str, *names: str) -> "Imports":
+        """`add("typing", "Any")` or, with no names, `import module`."""
+        if names:
+            self.names[module].update(names)
+        else:
+            self.plain.add(module)
+        return self
+
+    def _section(self, module: str) -> int:
+        root = module.split(".")[0].split(" ")[0]
+        if root == "tests":
+            return 3
+        if root == self.first_party:
+            return 2
+        return 0 if root in STDLIB else 1
+
+    def render(self) -> str:
+        sections: list[list[str]] = [[], [], [], []]
+        for module in sorted(self.plain, key=str.lower):
+            sections[self._section(module)].append(f"import {module}")
+        for module in sorted(self.names, key=str.lower):
+            names = sorted(self.names[module], key=_name_key)
+            line = f"from {module} import {', '.join(names)}"
+            if len(line) > LINE_LENGTH:
+                inner = "".join(f"    {name},\n" for name in names)
+                line = f"from {module} import (\n{inner})"
+            sections[self._section(module)].append(line)
+        return "\n\n".join("\n".join(lines) for lines in sections if lines)

@@ -1,0 +1,1 @@
+"""Framework plumbing beneath every layer: settings, database, errors, security, logging."""

@@ -1,0 +1,102 @@
+"""The one error shape of the API: RFC 9457 problem details, documented for every route."""
+
+from typing import Any
+
+from http import HTTPStatus
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+from starlette.types import Send
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# What each error status means on any route; routes list the statuses they can answer.
+STATUS_DESCRIPTIONS = {
+    401: "Missing, expired or invalid credentials",
+    403: "Authenticated, but not allowed to do this",
+    404: "No such resource, or not yours",
+    409: "Conflicts with the current state, e.g. a duplicate value",
+    413: "Request body too large",
+    422: "The request is invalid; `errors` says where",
+    429: "Too many requests; retry after `Retry-After` seconds",
+    503: "A dependency (the database) is unavailable; retry after `Retry-After` seconds",
+}
+
+
+class ProblemField(BaseModel):
+    """One invalid part of a request."""
+
+    location: list[str | int] = Field(description="Where: body, query, path, then the keys")
+    message: str
+    type: str = Field(description="A stable code such as `missing` or `string_too_long`")
+
+
+class Problem(BaseModel):
+    """An error, as `application/problem+json` (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = Field(default=None, description="The request path")
+    request_id: str | None = None
+    errors: list[ProblemField] | None = None
+
+
+async def send_problem(
+    send: Send, status: int, detail: str, *, instance: str, request_id: str | None
+) -> None:
+    """Answer with a problem straight from ASGI middleware, where no Response exists yet."""
+    problem = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        request_id=request_id,
+    )
+    body = problem.model_dump_json(exclude_none=True).encode()
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route or router that can answer these error statuses."""
+    return {status: {"description": STATUS_DESCRIPTIONS[status]} for status in statuses}
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Document every error response (FastAPI's own 422 included) as a Problem."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        reference = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status[0] in "45":
+                        response["content"] = {PROBLEM_MEDIA_TYPE: reference}
+                        if status == "422":
+                            response["description"] = STATUS_DESCRIPTIONS[422]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Request and response bodies (Pydantic); they never import models or repositories."""

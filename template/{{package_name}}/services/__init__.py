@@ -1,0 +1,1 @@
+"""Business rules, one service per entity; each write ends with one commit."""
