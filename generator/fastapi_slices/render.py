@@ -7,7 +7,11 @@ import jinja2
 
 from fastapi_slices.spec import EntitySpec, ProjectFacts, build_context
 
-TEMPLATES = Path(__file__).parent / "templates" / "entity"
+PACKAGE_PARENT = Path(__file__).parent.parent  # holds fastapi_slices/, in a checkout or not
+
+# Template names as Copier sees them from the repository root, so that the templates can
+# import each other by the same name in both.
+TEMPLATE_ROOT = "generator/fastapi_slices/templates/entity"
 
 # Each slice template and where its file goes; `{package}` and the entity's names fill in.
 SLICE_FILES = {
@@ -26,7 +30,7 @@ SLICE_FILES = {
 def _environment() -> jinja2.Environment:
     # The options Copier renders with, so both give the same bytes.
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.PrefixLoader({"generator": jinja2.FileSystemLoader(PACKAGE_PARENT)}),
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 - Python source, not HTML
@@ -57,6 +61,6 @@ def render_slice(spec: EntitySpec, project: ProjectFacts) -> dict[PurePosixPath,
     }
     environment = _environment()
     return {
-        path: environment.get_template(template).render(context)
+        path: environment.get_template(f"{TEMPLATE_ROOT}/{template}").render(context)
         for template, path in slice_paths(spec, project.package_name).items()
     }

@@ -114,6 +114,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
         "owner_param": spec.owned or any(t.owned for t in targets.values()),
         "fields": contexts,
         "refs": [c for c in contexts if c["is_ref"]],
+        "ref_params": [f"{item.column}: int" for item in fields if item.is_ref],
         "filters": [c for c in contexts if c["filterable"]],
         "enums": [c for c in contexts if c["type"] == "enum"],
         "constrained": [c for c in contexts if c["alias"]],
@@ -126,31 +127,24 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
             for sign, suffix in (("", ""), ("-", "_DESC"))
         ],
         "default_sort": "CREATED_AT_DESC" if spec.timestamps else "ID_DESC",
-        "migration_constraints": _constraints(names.table, fields, owned=spec.owned),
+        "foreign_keys": _foreign_keys(names.table, fields, owned=spec.owned),
+        "unique_columns": [item.column for item in fields if item.unique and not item.index],
         "migration_indexes": _indexes(names.table, fields, owned=spec.owned),
     }
     entity["imports"] = _imports(spec, fields, targets, project, needs_actor)
     return {"entity": entity}
 
 
-def _constraints(table: str, fields: list[Field], *, owned: bool) -> list[str]:
-    """The table's constraints as a migration writes them, named by the naming convention."""
-    foreign_keys = [(item.column, item.target_table, item.ondelete)
-                    for item in fields if item.is_ref]
+def _foreign_keys(table: str, fields: list[Field], *, owned: bool) -> list[dict[str, str]]:
+    """The table's foreign keys, named by the naming convention."""
+    keys = [(item.column, item.target_table, item.ondelete) for item in fields if item.is_ref]
     if owned:
-        foreign_keys.append(("owner_id", "users", "CASCADE"))
-    found = [
-        f'sa.ForeignKeyConstraint(["{column}"], ["{target}.id"], '
-        f'name=op.f("fk_{table}_{column}_{target}"), ondelete="{ondelete}")'
-        for column, target, ondelete in foreign_keys
+        keys.append(("owner_id", "users", "CASCADE"))
+    return [
+        {"column": column, "target": target, "ondelete": ondelete,
+         "name": f"fk_{table}_{column}_{target}"}
+        for column, target, ondelete in keys
     ]
-    found.append(f'sa.PrimaryKeyConstraint("id", name=op.f("pk_{table}"))')
-    found += [
-        f'sa.UniqueConstraint("{item.column}", name=op.f("uq_{table}_{item.column}"))'
-        for item in fields
-        if item.unique and not item.index
-    ]
-    return found
 
 
 def _indexes(table: str, fields: list[Field], *, owned: bool) -> list[dict[str, Any]]:
@@ -184,7 +178,7 @@ def _field_context(item: Field, prefix: str, target: Target | None) -> dict[str,
         "alias_type": input_type if alias else "",
         "create_annotation": schema_type + optional,
         "create_default": item.default_literal(prefix),
-        "update_annotation": f"{schema_type}{optional} | MISSING",
+        "update_annotation": f"{schema_type} | MISSING{optional}",
         "read_annotation": item.read_annotation(prefix),
         "filter_annotation": f"{item.read_annotation(prefix).removesuffix(' | None')} | None",
         "enum_class": f"{prefix}{item.enum_class}" if item.type == "enum" else "",
@@ -284,6 +278,7 @@ def _imports(spec: EntitySpec, fields: list[Field], targets: dict[str, Target],
     tests.add("sqlalchemy.ext.asyncio", "AsyncSession")
     tests.add(f"tests.factories.{names.snake}", f"create_{names.snake}",
               f"{names.snake}_payload")
+    tests.add(f"{package}.schemas.{names.snake}", f"{names.pascal}Sort")
     if spec.owned or any(t.owned for t in targets.values()):
         tests.add(f"{package}.models.user", "User")
     for target in targets.values():

@@ -49,7 +49,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     """Send every logger, uvicorn's included, through one stamped handler."""
     text_format = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
-    logging.config.dictConfig({
+    config = {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
@@ -71,4 +71,5 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
         },
-    })
+    }
+    logging.config.dictConfig(config)

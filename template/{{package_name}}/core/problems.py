@@ -1,8 +1,7 @@
 """The one error shape of the API: RFC 9457 problem details, documented for every route."""
 
-from typing import Any
-
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
