@@ -1,8 +1,140 @@
-"""The `gen` command."""
+"""`gen`: grow a fastapi-slices project one entity slice at a time."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
 
-app = typer.Typer(help="Grow a fastapi-slices project one entity slice at a time.")
+from fastapi_slices.errors import GenError
+from fastapi_slices.plan import Plan, Verb
+from fastapi_slices.project import Project
+from fastapi_slices.spec import EntitySpec
+
+app = typer.Typer(
+    help="Grow a fastapi-slices project one entity slice at a time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+COLOURS: dict[Verb, str] = {
+    "create": "green",
+    "inject": "yellow",
+    "force": "yellow",
+    "remove": "red",
+    "identical": "blue",
+    "skip": "dim",
+    "conflict": "bold red",
+}
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="The project folder (default: the one you are in)"),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan and the diff; write nothing")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    return typer.Exit(2)
+
+
+def _show(plan: Plan) -> None:
+    for verb, text in plan.lines():
+        out.print(f"[{COLOURS[verb]}]{verb:>12}[/]  {text}", markup=True)
+
+
+def _carry_out(plan: Plan, project: Project, *, dry_run: bool) -> bool:
+    """Show the plan, then apply it unless it is a dry run; False when nothing changes."""
+    _show(plan)
+    if plan.conflicts:
+        raise _fail(f"{len(plan.conflicts)} conflict(s): nothing was written")
+    if dry_run:
+        out.print(plan.diff(), markup=False, end="")
+        return False
+    plan.apply(project.root)
+    return bool(plan.changes)
+
+
+@app.command()
+def entity(
+    name: Annotated[str, typer.Argument(help="The entity, in PascalCase: Book, BookReview")],
+    fields: Annotated[
+        list[str] | None,
+        typer.Argument(help="Fields as name:type[?][:modifier[=value]]...", show_default=False),
+    ] = None,
+    owned: Annotated[
+        bool, typer.Option("--owned", help="Rows belong to their creator; others get 404")
+    ] = False,
+    timestamps: Annotated[
+        bool, typer.Option("--timestamps/--no-timestamps", help="created_at and updated_at")
+    ] = True,
+    plural: Annotated[
+        str | None, typer.Option(help="The plural, when English rules get it wrong")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="The table name (default: the plural)")] = None,
+    dry_run: DryRunOption = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace files that exist and differ")
+    ] = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Add an entity slice: model, schemas, repository, service, routes, migration, tests.
+
+    \b
+    Types:     str text int bigint float decimal bool date datetime uuid json email url
+               enum ref
+    Modifiers: ? (optional)  unique  index  filter  sort  default=V  min=N  max=N
+               str=length bound, decimal=precision.scale, enum=a,b,c, ref=Entity
+
+    \b
+    Examples:
+      gen entity Author name:str:max=120:unique bio:text?
+      gen entity Book title:str:max=200:index isbn:str:unique price:decimal=10.2:min=0 \\
+          published_on:date? status:enum=draft,published:default=draft \\
+          author:ref=Author extra:json? --owned
+    """
+    try:
+        from fastapi_slices.slices import entity_plan  # noqa: PLC0415 - keeps --help quick
+
+        project = Project.find(project_dir or Path.cwd())
+        request = EntitySpec(name=name, fields=list(fields or []), owned=owned,
+                             timestamps=timestamps, plural=plural, table=table)
+        request.names  # noqa: B018 - validates the name before anything else
+        plan = entity_plan(project, request, now=datetime.now(UTC), force=force)
+        if _carry_out(plan, project, dry_run=dry_run):
+            out.print("\nNext: alembic upgrade head, then pytest.")
+    except GenError as error:
+        raise _fail(str(error)) from None
+
+
+@app.command()
+def destroy(
+    name: Annotated[str, typer.Argument(help="The entity to remove, e.g. Book")],
+    dry_run: DryRunOption = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Remove files even if you changed them")
+    ] = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Remove exactly what `gen entity` added for an entity.
+
+    Downgrade the database below the entity's migration first (alembic downgrade), since
+    the migration file goes too.
+    """
+    try:
+        from fastapi_slices.slices import destroy_plan  # noqa: PLC0415 - keeps --help quick
+
+        project = Project.find(project_dir or Path.cwd())
+        plan = destroy_plan(project, name, force=force)
+        _carry_out(plan, project, dry_run=dry_run)
+    except GenError as error:
+        raise _fail(str(error)) from None
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ TYPES: dict[str, FieldType] = {
                       filterable=False),
     "int": FieldType("int", "", "sa.Integer()", _ALL),
     "bigint": FieldType("int", "BigInteger", "sa.BigInteger()", _ALL),
-    "float": FieldType("float", "", "sa.Float()", _ALL - {"unique"}, filterable=False),
+    "float": FieldType("float", "Double", "sa.Double()", _ALL - {"unique"}, filterable=False),
     "decimal": FieldType("Decimal", "Numeric({precision}, {scale})",
                          "sa.Numeric(precision={precision}, scale={scale})", _ALL,
                          takes_value=True),
@@ -272,7 +272,7 @@ class Field:
     @property
     def enum_class(self) -> str:
         """`status` of `Book` -> `BookStatus` (the entity name is prefixed by the template)."""
-        return "".join(word.capitalize() for word in self.name.split("_"))
+        return "".join(word.capitalize() for word in self.column.split("_"))
 
     # Spellings ----------------------------------------------------------------------
 
@@ -289,8 +289,8 @@ class Field:
         return template.format(length=self.length, precision=self.precision, scale=self.scale)
 
     def read_annotation(self, enum_prefix: str) -> str:
-        """The type in the Read schema."""
-        python = self._schema_base(enum_prefix)
+        """The type in the Read schema: stored values are valid, so no validators."""
+        python = enum_prefix + self.enum_class if self.type == "enum" else TYPES[self.type].python
         return f"{python} | None" if self.optional else python
 
     def _schema_base(self, enum_prefix: str) -> str:
@@ -329,7 +329,7 @@ class Field:
             else:
                 found += [f"max_digits={self.precision}", f"decimal_places={self.scale}"]
         elif self.type == "ref":
-            found.append("gt=0")
+            found += ["ge=1", f"le={INT32[1]}"]
         return found
 
     def _literal_number(self, text: str) -> str:
@@ -365,7 +365,8 @@ class Field:
             arguments.append("unique=True")
         if self.index or self.is_ref:
             arguments.append("index=True")
-        return f"mapped_column({', '.join(arguments)})"
+        # With nothing to add, the annotation alone maps the column.
+        return f"mapped_column({', '.join(arguments)})" if arguments else ""
 
     def sample(self, number: int) -> Any:
         """A valid JSON value for tests; samples 1 and 2 differ wherever the type allows."""

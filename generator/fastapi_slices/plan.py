@@ -1,0 +1,145 @@
+"""A plan: every change `gen` will make, decided in memory before anything is written.
+
+Each action has a verb, shown in a fixed-width column, and an inverse (what `destroy` does):
+create <-> remove, inject <-> remove lines. Applying writes every new file to a temporary
+sibling first, then renames them into place; if anything fails, what was already replaced is
+put back, so the project ends either fully changed or as it was.
+"""
+
+import difflib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from fastapi_slices.errors import GenError
+
+Verb = Literal["create", "identical", "inject", "remove", "skip", "conflict", "force"]
+CHANGES: frozenset[Verb] = frozenset({"create", "inject", "remove", "force"})
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: Verb
+    path: PurePosixPath
+    before: str | None  # the file now (None: absent)
+    after: str | None  # the file afterwards (None: absent)
+    note: str = ""
+
+    @property
+    def changes(self) -> bool:
+        return self.verb in CHANGES
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+
+    def add(self, action: Action) -> None:
+        self.actions.append(action)
+
+    @property
+    def conflicts(self) -> list[Action]:
+        return [action for action in self.actions if action.verb == "conflict"]
+
+    @property
+    def changes(self) -> list[Action]:
+        return [action for action in self.actions if action.changes]
+
+    def lines(self) -> Iterator[tuple[Verb, str]]:
+        for action in self.actions:
+            yield action.verb, f"{action.path}{f'  ({action.note})' if action.note else ''}"
+
+    def diff(self) -> str:
+        """A unified diff of every change, as `git diff` would show it."""
+        chunks: list[str] = []
+        for action in self.changes:
+            before = (action.before or "").splitlines(keepends=True)
+            after = (action.after or "").splitlines(keepends=True)
+            chunks += difflib.unified_diff(
+                before,
+                after,
+                fromfile="/dev/null" if action.before is None else f"a/{action.path}",
+                tofile="/dev/null" if action.after is None else f"b/{action.path}",
+            )
+        return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
+
+    def apply(self, root: Path) -> None:
+        """Make every change, or none: on any failure the project is restored."""
+        staged: list[tuple[Path, Path]] = []  # (temporary file, destination)
+        try:
+            for action in self.changes:
+                if action.after is not None:
+                    staged.append((_stage(root / action.path, action.after), root / action.path))
+        except OSError as error:
+            _discard(staged, root)
+            raise GenError(f"cannot write {error.filename or root}: {error.strerror}") from None
+        done: list[Action] = []
+        try:
+            for action in self.changes:
+                destination = root / action.path
+                if action.after is None:
+                    destination.unlink()
+                    _remove_empty_parents(destination.parent, root)
+                else:
+                    temporary = next(t for t, d in staged if d == destination)
+                    os.replace(temporary, destination)
+                done.append(action)
+        except OSError as error:
+            _undo(done, root)
+            _discard(staged, root)
+            raise GenError(f"cannot write {error.filename or root}: {error.strerror}; "
+                           "nothing was changed") from None
+
+
+def _stage(destination: Path, text: str) -> Path:
+    """Write `text` next to `destination` (same file system, so renaming is atomic)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    if destination.exists():
+        os.chmod(name, destination.stat().st_mode & 0o777)
+    else:
+        os.chmod(name, 0o644)
+    return Path(name)
+
+
+def _discard(staged: list[tuple[Path, Path]], root: Path) -> None:
+    for temporary, _ in staged:
+        temporary.unlink(missing_ok=True)
+        _remove_empty_parents(temporary.parent, root)
+
+
+def _undo(done: list[Action], root: Path) -> None:
+    for action in reversed(done):
+        path = root / action.path
+        if action.before is None:
+            path.unlink(missing_ok=True)
+            _remove_empty_parents(path.parent, root)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(action.before, encoding="utf-8")
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    """Remove folders a removal left empty, up to the project root."""
+    while folder != root and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def decide(path: PurePosixPath, before: str | None, after: str | None, *, force: bool,
+           verb: Verb = "create") -> Action:
+    """The action that takes `path` from `before` to `after`."""
+    if before == after:
+        return Action("identical" if after is not None else "skip", path, before, after)
+    if after is None:
+        return Action("remove", path, before, after)
+    if before is None or verb == "inject":
+        return Action(verb, path, before, after)
+    if force:
+        return Action("force", path, before, after)
+    return Action("conflict", path, before, after, note="exists and differs; --force replaces it")

@@ -1,0 +1,161 @@
+"""A project rendered from the fastapi-slices template, as `gen` sees it."""
+
+import ast
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fastapi_slices.errors import ProjectError, SpecError
+from fastapi_slices.spec import EntitySpec, ProjectFacts, Target
+
+ANSWERS_FILE = ".copier-answers.yml"
+SPECS_DIR = Path(".gen") / "entities"
+MIGRATIONS_DIR = Path("alembic") / "versions"
+REQUIRED_ANSWERS = ("package_name", "auth", "starter_entity")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One Alembic migration file, read without importing it."""
+
+    path: Path
+    revision: str
+    down_revisions: tuple[str, ...]
+
+
+class Project:
+    """The project at `root`: its answers, entity specs and migrations."""
+
+    def __init__(self, root: Path, answers: dict[str, Any]) -> None:
+        self.root = root
+        self.answers = answers
+        self.package: str = answers["package_name"]
+        self.auth: bool = bool(answers["auth"])
+
+    @classmethod
+    def find(cls, start: Path) -> "Project":
+        """The project holding `start`, found by its answers file."""
+        start = start.resolve()
+        for folder in (start, *start.parents):
+            if (folder / ANSWERS_FILE).is_file():
+                return cls(folder, _read_answers(folder / ANSWERS_FILE))
+        raise ProjectError(f"{start} is not inside a fastapi-slices project "
+                           f"(no {ANSWERS_FILE}); run gen there or pass --project")
+
+    # Paths ------------------------------------------------------------------------
+
+    @property
+    def models_registry(self) -> Path:
+        return Path(self.package) / "models" / "registry.py"
+
+    @property
+    def routers_registry(self) -> Path:
+        return Path(self.package) / "api" / "v1" / "registry.py"
+
+    def spec_path(self, snake: str) -> Path:
+        return SPECS_DIR / f"{snake}.json"
+
+    def read(self, relative: Path) -> str | None:
+        """A file's text, or None when it does not exist."""
+        try:
+            return (self.root / relative).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ProjectError(f"{relative}: cannot read it ({error})") from None
+
+    # Entities ---------------------------------------------------------------------
+
+    @cached_property
+    def specs(self) -> dict[str, EntitySpec]:
+        """Every entity `gen` (or the template) added, by PascalCase name."""
+        found: dict[str, EntitySpec] = {}
+        folder = self.root / SPECS_DIR
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                spec = EntitySpec.from_json(path.read_text(encoding="utf-8"))
+                found[spec.names.pascal] = spec
+            except (ValueError, SpecError) as error:
+                raise ProjectError(f"{path.relative_to(self.root)}: {error}") from None
+        return found
+
+    def facts(self) -> ProjectFacts:
+        targets = {
+            name: Target(name=name, snake=spec.names.snake, table=spec.names.table,
+                         owned=spec.owned)
+            for name, spec in self.specs.items()
+        }
+        return ProjectFacts(package_name=self.package, auth=self.auth, entities=targets)
+
+    # Migrations -------------------------------------------------------------------
+
+    @cached_property
+    def revisions(self) -> list[Revision]:
+        folder = self.root / MIGRATIONS_DIR
+        if not folder.is_dir():
+            raise ProjectError(f"{MIGRATIONS_DIR} is missing")
+        return [_read_revision(path, self.root) for path in sorted(folder.glob("*.py"))]
+
+    def heads(self) -> list[str]:
+        """Revisions no other revision builds on."""
+        below = {down for item in self.revisions for down in item.down_revisions}
+        return sorted(item.revision for item in self.revisions if item.revision not in below)
+
+    def single_head(self) -> str | None:
+        """The one head new migrations build on (None for an empty history)."""
+        heads = self.heads()
+        if len(heads) > 1:
+            raise ProjectError(f"Alembic has {len(heads)} heads ({', '.join(heads)}); "
+                               "merge them first: alembic merge heads -m merge")
+        return heads[0] if heads else None
+
+
+def _read_answers(path: Path) -> dict[str, Any]:
+    try:
+        answers = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = str(error).splitlines()[0]
+        raise ProjectError(f"{ANSWERS_FILE} is unreadable: {reason}") from None
+    if not isinstance(answers, dict):
+        raise ProjectError(f"{ANSWERS_FILE} is not a mapping of answers")
+    missing = [key for key in REQUIRED_ANSWERS if key not in answers]
+    if missing:
+        raise ProjectError(f"{ANSWERS_FILE} lacks {', '.join(missing)}: "
+                           "not rendered from the fastapi-slices template?")
+    package = answers["package_name"]
+    if not isinstance(package, str) or not package.isidentifier():
+        raise ProjectError(f"{ANSWERS_FILE}: package_name {package!r} is not a Python name")
+    if not isinstance(answers["auth"], bool):
+        raise ProjectError(f"{ANSWERS_FILE}: auth must be true or false")
+    if not (path.parent / package).is_dir():
+        raise ProjectError(f"{ANSWERS_FILE} names the package {package!r}, "
+                           f"but {package}/ is missing")
+    return answers
+
+
+def _read_revision(path: Path, root: Path) -> Revision:
+    """`revision` and `down_revision` of a migration, read with `ast`."""
+    relative = path.relative_to(root)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError) as error:
+        raise ProjectError(f"{relative}: cannot read it ({type(error).__name__})") from None
+    values: dict[str, Any] = {}
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        if isinstance(target, ast.Name) and target.id in {"revision", "down_revision"}:
+            assert isinstance(node, ast.Assign | ast.AnnAssign)
+            try:
+                values[target.id] = ast.literal_eval(node.value) if node.value else None
+            except ValueError:
+                raise ProjectError(f"{relative}: {target.id} is not a literal") from None
+    revision = values.get("revision")
+    if not isinstance(revision, str):
+        raise ProjectError(f"{relative}: no revision identifier")
+    down = values.get("down_revision")
+    downs = (down,) if isinstance(down, str) else tuple(down or ())
+    return Revision(path=relative, revision=revision, down_revisions=downs)
