@@ -138,7 +138,7 @@ def decide(path: PurePosixPath, before: str | None, after: str | None, *, force:
         return Action("identical" if after is not None else "skip", path, before, after)
     if after is None:
         return Action("remove", path, before, after)
-    if before is None or verb == "inject":
+    if before is None or verb in {"inject", "remove"}:  # lines added to or taken out of a file
         return Action(verb, path, before, after)
     if force:
         return Action("force", path, before, after)

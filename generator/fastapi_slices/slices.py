@@ -97,7 +97,7 @@ def destroy_plan(project: Project, name: str, *, force: bool) -> Plan:
             plan.add(decide(path, current, None, force=force))
     registries = format_python(_registries(project, spec, adding=False), project.root)
     for path, text in registries.items():
-        plan.add(decide(path, project.read(path), text, force=force, verb="inject"))
+        plan.add(decide(path, project.read(path), text, force=force, verb="remove"))
     return plan
 
 

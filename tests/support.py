@@ -1,0 +1,81 @@
+"""Helpers the tests share: rendering the template, and running a project's own checks.
+
+Rendered projects do not install themselves: their dependencies go once into a shared
+environment (`.cache/project-venv`, see conftest.py), and their checks run with that
+environment first on PATH and the project as working directory.
+"""
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copier import Settings, run_copy
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT_VENV = REPO / ".cache" / "project-venv"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Variables of ours that must not leak into a rendered project's own runs.
+_PRIVATE = ("DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH")
+
+
+def render(destination: Path, **answers: Any) -> Path:
+    """Render the working tree of this repository (uncommitted changes included)."""
+    run_copy(
+        str(REPO),
+        destination,
+        data=answers,
+        defaults=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        unsafe=False,
+        settings=Settings(),
+    )
+    return destination
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    """Runs commands in rendered projects with the shared environment."""
+
+    bin: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key not in _PRIVATE}
+        env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
+        env["MYPY_CACHE_DIR"] = str(REPO / ".cache" / "mypy")  # third-party analysis is shared
+        return env | extra
+
+    def run(self, project: Path, *command: str, **extra_env: str) -> str:
+        """Run `command` in `project`; fail the test with its output unless it succeeds."""
+        result = subprocess.run(  # noqa: S603 - our own commands
+            command, cwd=project, env=self.env(**extra_env), capture_output=True, text=True,
+            check=False, timeout=600,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{' '.join(command)} failed in {project}:\n{output}"
+        return output
+
+
+def psql(statement: str) -> None:
+    subprocess.run(["psql", POSTGRES_URL, "-qAtc", statement], check=True,
+                   capture_output=True, text=True)
+
+
+def run_project_checks(toolbox: Toolbox, project: Path) -> None:
+    """The project's static checks: formatting, lint, strict types, layering."""
+    toolbox.run(project, "ruff", "format", "--check", ".")
+    toolbox.run(project, "ruff", "check", ".")
+    toolbox.run(project, "mypy")
+    toolbox.run(project, "lint-imports")
+
+
+def run_migrations(toolbox: Toolbox, project: Path, database_url: str) -> None:
+    """Upgrade, check for drift, downgrade to nothing, upgrade again, check again."""
+    env = {"DATABASE_URL": database_url}
+    for step in (["upgrade", "head"], ["check"], ["downgrade", "base"], ["upgrade", "head"],
+                 ["check"]):
+        toolbox.run(project, "alembic", *step, **env)
+    heads = toolbox.run(project, "alembic", "heads", **env)
+    assert heads.count("(head)") <= 1, heads  # none at all when there is no table yet

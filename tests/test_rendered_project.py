@@ -1,0 +1,63 @@
+"""A rendered project passes its own checks: lint, types, layering, tests, migrations.
+
+Each variant is rendered once; its tests run on a SQLite file and on a throwaway PostgreSQL
+database, and its migrations go up, down and up again with no drift on both.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Toolbox, render, run_migrations, run_project_checks
+
+# Every option on (the defaults), every option off, and the starter without users.
+FULL_VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "everything-off": {"auth": False, "starter_entity": False, "docker": False, "ci": False},
+    "starter-without-auth": {"auth": False},
+}
+# Newer Pythons can be rendered and checked statically here, not run (3.11 only).
+STATIC_VARIANTS: dict[str, dict[str, Any]] = {
+    "python-3.12": {"python_version": "3.12", "package_name": "shelf"},
+    "python-3.13": {"python_version": "3.13", "auth": False},
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session", params=sorted(FULL_VARIANTS))
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp(request.param) / "project",
+                  **FULL_VARIANTS[request.param])
+
+
+def test_static_checks(toolbox: Toolbox, project: Path) -> None:
+    run_project_checks(toolbox, project)
+
+
+def test_tests_pass_on_sqlite(toolbox: Toolbox, project: Path) -> None:
+    output = toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider")
+    assert " passed" in output
+
+
+def test_tests_pass_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
+    output = toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider",
+                         TEST_DATABASE_URL=postgres_database)
+    assert " passed" in output
+
+
+def test_migrations_on_sqlite(toolbox: Toolbox, project: Path, tmp_path: Path) -> None:
+    run_migrations(toolbox, project, f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
+
+
+def test_migrations_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
+    run_migrations(toolbox, project, postgres_database)
+
+
+@pytest.mark.parametrize("name", sorted(STATIC_VARIANTS))
+def test_newer_python_targets_pass_static_checks(
+    toolbox: Toolbox, tmp_path: Path, name: str
+) -> None:
+    project = render(tmp_path / "project", **STATIC_VARIANTS[name])
+    run_project_checks(toolbox, project)
