@@ -387,15 +387,19 @@ class Field:
         }
         if self.type in fixed:
             return fixed[self.type]
-        return self._sample_text(str(number))
+        return self._sample_text(number)
 
-    def _sample_text(self, suffix: str) -> str:
-        """`<name> <suffix>` within the length bounds."""
-        text = f"{self.name.replace('_', ' ')} {suffix}"
+    def _text_parts(self) -> tuple[str, int]:
+        """A prefix and a number of digits whose sum fits the length bounds: `name 0001`."""
         longest = self.length or (int(self.max) if self.max is not None else 200)
-        if len(text) > longest:
-            text = ("x" * longest + suffix)[-longest:]
-        return text.ljust(self.min_length or 0, "x")
+        prefix = f"{self.name.replace('_', ' ')} "
+        digits = max(4, (self.min_length or 0) - len(prefix))
+        digits = min(digits, longest)
+        return prefix[: max(0, longest - digits)], digits
+
+    def _sample_text(self, number: int) -> str:
+        prefix, digits = self._text_parts()
+        return f"{prefix}{number:0{digits}d}"
 
     def _sample_number(self, number: int) -> Any:
         low = Decimal(self.min) if self.min is not None else Decimal(0)
@@ -425,8 +429,8 @@ class Field:
             return f'f"{self.name.replace("_", ".")}{{number}}@example.com"'
         if self.type == "url":
             return f'f"https://example.com/{self.name}/{{number}}"'
-        text = self._sample_text("{number}")
-        return "f" + json.dumps(text)
+        prefix, digits = self._text_parts()
+        return "f" + json.dumps(f"{prefix}{{number:0{digits}d}}")
 
 
 def literal(value: Any) -> str:

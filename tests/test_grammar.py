@@ -1,0 +1,144 @@
+"""The field grammar and entity naming of `gen entity`."""
+
+import pytest
+
+from fastapi_slices.errors import SpecError
+from fastapi_slices.fields import Field, Fields
+from fastapi_slices.naming import EntityNames, pluralize
+
+
+@pytest.mark.parametrize(
+    ("word", "plural"),
+    [
+        ("book", "books"), ("category", "categories"), ("day", "days"), ("box", "boxes"),
+        ("status", "statuses"), ("match", "matches"), ("wish", "wishes"), ("hero", "heroes"),
+        ("photo", "photos"), ("knife", "knives"), ("half", "halves"), ("leaf", "leaves"),
+        ("roof", "roofs"), ("person", "people"), ("child", "children"), ("news", "news"),
+    ],
+)
+def test_plurals(word: str, plural: str) -> None:
+    assert pluralize(word) == plural
+
+
+@pytest.mark.parametrize(
+    ("name", "pascal", "snake", "plural", "kebab"),
+    [
+        ("Book", "Book", "book", "books", "books"),
+        ("BookReview", "BookReview", "book_review", "book_reviews", "book-reviews"),
+        ("book_review", "BookReview", "book_review", "book_reviews", "book-reviews"),
+        ("bookReview", "BookReview", "book_review", "book_reviews", "book-reviews"),
+        ("HTTPLog", "HttpLog", "http_log", "http_logs", "http-logs"),
+        ("Category", "Category", "category", "categories", "categories"),
+    ],
+)
+def test_entity_names(name: str, pascal: str, snake: str, plural: str, kebab: str) -> None:
+    names = EntityNames.from_name(name)
+    assert (names.pascal, names.snake, names.plural, names.table, names.kebab_plural) == (
+        pascal, snake, plural, plural, kebab)
+
+
+def test_plural_and_table_overrides() -> None:
+    names = EntityNames.from_name("Person", plural="persons", table="person_rows")
+    assert (names.plural, names.table) == ("persons", "person_rows")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("class", "keyword"), ("9Lives", "must be a word"), ("Book-Review", "must be a word"),
+        ("", "must be a word"), ("Metadata", "reserved"), ("User", "reserved"),
+        ("Sheep", "plural"),
+    ],
+)
+def test_bad_entity_names(name: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        EntityNames.from_name(name)
+
+
+def test_full_token() -> None:
+    field = Field.parse("title:str:max=200:index:filter")
+    assert (field.name, field.type, field.optional, field.index, field.max) == (
+        "title", "str", False, True, "200")
+    assert field.filterable and field.sortable
+
+
+@pytest.mark.parametrize(
+    ("token", "check"),
+    [
+        ("price:decimal=10.2", lambda f: (f.precision, f.scale) == (10, 2)),
+        ("price:decimal?=8.3", lambda f: f.optional and (f.precision, f.scale) == (8, 3)),
+        ("status:enum=draft,published", lambda f: f.choices == ("draft", "published")),
+        ("status:enum=a,b?", lambda f: f.optional and f.choices == ("a", "b")),
+        ("author:ref=Author", lambda f: f.target == "Author" and f.column == "author_id"),
+        ("published_on:date?", lambda f: f.optional and f.type == "date"),
+        ("site:url:default=https://example.com/a:b", lambda f: f.default == "https://example.com/a:b"),
+        ("stock:int:min=0:default=0", lambda f: (f.min, f.default) == ("0", "0")),
+        ("done:bool:default=true", lambda f: f.default == "true" and f.filterable),
+        ("extra:json?", lambda f: f.optional and not f.filterable and not f.sortable),
+    ],
+)
+def test_tokens(token: str, check: object) -> None:
+    assert callable(check)
+    assert check(Field.parse(token))
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("title", "a field is name:type"),
+        ("title:", "a field is name:type"),
+        (":str", "a field is name:type"),
+        ("title:string", "unknown type 'string'"),
+        ("Title:str", "snake_case"),
+        ("class:str", "keyword"),
+        ("id:int", "reserved"),
+        ("owner_id:int", "reserved"),
+        ("model_name:str", "reserved"),
+        ("title:str:max=abc", "not a valid int"),
+        ("title:str:max=0", "positive"),
+        ("title:str:min=5:max=2", "min is greater than max"),
+        ("title:str:colour", "unknown modifier 'colour'"),
+        ("title:str:unique:unique", "given twice"),
+        ("title:str:unique=yes", "write the modifier as unique"),
+        ("title:str:default", "write the modifier as default=VALUE"),
+        ("n:int:min=-3000000000", "outside the range of int"),
+        ("n:int:min=5:default=1", "outside min..max"),
+        ("flag:bool:default=maybe", "true or false"),
+        ("flag:bool:unique", "does not apply to bool"),
+        ("extra:json:index", "does not apply to json"),
+        ("notes:text:unique", "does not apply to text"),
+        ("when:date:default=today", "does not apply to date"),
+        ("price:decimal=10", "precision.scale"),
+        ("price:decimal=2.5", "precision.scale"),
+        ("price:decimal=10.2:default=1.234", "more than 2 decimals"),
+        ("status:enum", "lower-case choices"),
+        ("status:enum=Draft", "lower-case choices"),
+        ("status:enum=a,a", "repeat"),
+        ("status:enum=a,b:default=c", "not one of the choices"),
+        ("author:ref", "ref takes an entity name"),
+        ("author:ref=author", "ref takes an entity name"),
+        ("title:str=5", "takes no '=value'"),
+        ("mail:email:default=nobody", "not an e-mail"),
+        ("site:url:default=ftp://x", r"not an http\(s\) URL"),
+        ("title:str:max=20000", "use text"),
+    ],
+)
+def test_bad_tokens_name_the_token(token: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message) as raised:
+        Field.parse(token)
+    assert repr(token) in str(raised.value) or token.split(":")[0] in str(raised.value)
+
+
+def test_duplicate_columns_are_refused() -> None:
+    with pytest.raises(SpecError, match="clashes"):
+        Fields.parse(["author:ref=Author", "author_id:int"])
+
+
+@pytest.mark.parametrize("token", ["title:str:unique", "n:int:unique", "d:decimal:unique",
+                                   "e:email:unique", "u:url:unique", "i:uuid:unique"])
+def test_unique_samples_differ(token: str) -> None:
+    field = Field.parse(token)
+    namespace = {"number": 1}
+    first = eval(field.payload_expression(), {}, namespace)  # noqa: S307 - our own literal
+    namespace["number"] = 2
+    assert first != eval(field.payload_expression(), {}, namespace)  # noqa: S307
