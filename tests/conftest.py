@@ -41,13 +41,25 @@ def toolbox(tmp_path_factory: pytest.TempPathFactory) -> Toolbox:
         if not marker.is_file() or marker.read_text() != digest:
             shutil.rmtree(PROJECT_VENV, ignore_errors=True)
             uv = _uv()
-            subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(PROJECT_VENV)],
-                           check=True)
             subprocess.run(
-                [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python",
-                 str(PROJECT_VENV / "bin" / "python"), "-r", "pyproject.toml",
-                 "--group", "pyproject.toml:dev"],
-                cwd=sample, check=True,
+                [uv, "venv", "--quiet", "--python", sys.executable, str(PROJECT_VENV)], check=True
+            )
+            subprocess.run(
+                [
+                    uv,
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--compile-bytecode",
+                    "--python",
+                    str(PROJECT_VENV / "bin" / "python"),
+                    "-r",
+                    "pyproject.toml",
+                    "--group",
+                    "pyproject.toml:dev",
+                ],
+                cwd=sample,
+                check=True,
             )
             marker.write_text(digest)
     return Toolbox(PROJECT_VENV / "bin")

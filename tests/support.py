@@ -49,9 +49,14 @@ class Toolbox:
 
     def run(self, project: Path, *command: str, **extra_env: str) -> str:
         """Run `command` in `project`; fail the test with its output unless it succeeds."""
-        result = subprocess.run(  # noqa: S603 - our own commands
-            command, cwd=project, env=self.env(**extra_env), capture_output=True, text=True,
-            check=False, timeout=600,
+        result = subprocess.run(
+            command,
+            cwd=project,
+            env=self.env(**extra_env),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
         )
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{' '.join(command)} failed in {project}:\n{output}"
@@ -59,8 +64,9 @@ class Toolbox:
 
 
 def psql(statement: str) -> None:
-    subprocess.run(["psql", POSTGRES_URL, "-qAtc", statement], check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        ["psql", POSTGRES_URL, "-qAtc", statement], check=True, capture_output=True, text=True
+    )
 
 
 def run_project_checks(toolbox: Toolbox, project: Path) -> None:
@@ -74,8 +80,13 @@ def run_project_checks(toolbox: Toolbox, project: Path) -> None:
 def run_migrations(toolbox: Toolbox, project: Path, database_url: str) -> None:
     """Upgrade, check for drift, downgrade to nothing, upgrade again, check again."""
     env = {"DATABASE_URL": database_url}
-    for step in (["upgrade", "head"], ["check"], ["downgrade", "base"], ["upgrade", "head"],
-                 ["check"]):
+    for step in (
+        ["upgrade", "head"],
+        ["check"],
+        ["downgrade", "base"],
+        ["upgrade", "head"],
+        ["check"],
+    ):
         toolbox.run(project, "alembic", *step, **env)
     heads = toolbox.run(project, "alembic", "heads", **env)
     assert heads.count("(head)") <= 1, heads  # none at all when there is no table yet

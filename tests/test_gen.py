@@ -7,10 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from typer.testing import CliRunner
-
 from fastapi_slices.cli import app
 from fastapi_slices.errors import ProjectError
 from fastapi_slices.project import Project
@@ -18,12 +14,21 @@ from fastapi_slices.render import SLICE_FILES
 from fastapi_slices.slices import entity_plan
 from fastapi_slices.spec import EntitySpec
 from fastapi_slices.starter import STARTER_FIELDS, STARTER_JINJA, render_starter_jinja
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
 from tests.support import REPO, render
 
 runner = CliRunner()
 AUTHOR = ["Author", "name:str:max=120:unique", "bio:text?", "--owned"]
-BOOK = ["Book", "title:str:max=200:index", "price:decimal=10.2:min=0", "author:ref=Author",
-        "--owned"]
+BOOK = [
+    "Book",
+    "title:str:max=200:index",
+    "price:decimal=10.2:min=0",
+    "author:ref=Author",
+    "--owned",
+]
 
 
 @pytest.fixture(scope="session")
@@ -50,21 +55,25 @@ def project(rendered: dict[str, Path], tmp_path: Path) -> Path:
 
 def gen(project: Path, *arguments: str) -> tuple[int, str]:
     result = runner.invoke(app, [*arguments, "--project", str(project)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes()
-            for path in sorted(folder.rglob("*")) if path.is_file() and ".git" not in path.parts}
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and ".git" not in path.parts
+    }
 
 
 # One source of truth -------------------------------------------------------------------
 
+
 def test_starter_context_is_current() -> None:
     assert STARTER_JINJA.read_text() == render_starter_jinja(), (
-        "run `python -m fastapi_slices.starter` after changing the starter or the context")
+        "run `python -m fastapi_slices.starter` after changing the starter or the context"
+    )
 
 
 def test_template_includes_every_slice_template() -> None:
@@ -75,8 +84,9 @@ def test_template_includes_every_slice_template() -> None:
 
 def _without_migration_identity(text: str) -> str:
     text = re.sub(r"\b[0-9a-f]{12}\b", "<revision>", text)
-    text = re.sub(r"2026-11-22 00:0\d:00\+00:00|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00", "<date>",
-                  text)
+    text = re.sub(
+        r"2026-11-22 00:0\d:00\+00:00|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00", "<date>", text
+    )
     return re.sub(r"\d{8}_\d{4}_create", "<stamp>_create", text)
 
 
@@ -96,10 +106,12 @@ def test_gen_writes_what_the_template_renders_for_its_starter(
     for name in changed:
         twin = re.sub(r"\d{8}_\d{4}_create", "20261122_0001_create", name)
         assert _without_migration_identity(after[name].decode()) == _without_migration_identity(
-            expected[twin].decode()), name
+            expected[twin].decode()
+        ), name
 
 
 # The plan -------------------------------------------------------------------------------
+
 
 def test_entity_reports_every_action(project: Path) -> None:
     code, output = gen(project, "entity", *AUTHOR)
@@ -111,8 +123,10 @@ def test_entity_reports_every_action(project: Path) -> None:
     assert re.fullmatch(r"\d{8}_\d{4}_create_authors_table\.py", migrations[0].name)
     text = migrations[0].read_text()
     assert 'down_revision: str | Sequence[str] | None = "3c9d4e7f2a10"' in text  # the old head
-    assert "from app.models.author import Author as Author" in (
-        project / "app" / "models" / "registry.py").read_text()
+    assert (
+        "from app.models.author import Author as Author"
+        in (project / "app" / "models" / "registry.py").read_text()
+    )
 
 
 def test_dry_run_writes_nothing_and_shows_the_diff(project: Path) -> None:
@@ -177,18 +191,27 @@ def test_destroy_restores_the_tree(project: Path) -> None:
     assert snapshot(project) == before
 
 
-def test_destroy_restores_a_project_without_entities(rendered: dict[str, Path],
-                                                     tmp_path: Path) -> None:
+def test_destroy_restores_a_project_without_entities(
+    rendered: dict[str, Path], tmp_path: Path
+) -> None:
     project = _copy(rendered["bare"], tmp_path / "project")
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "rendered"]):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *command],
-                       cwd=project, check=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *command],
+            cwd=project,
+            check=True,
+        )
     before = snapshot(project)
     assert gen(project, "entity", *AUTHOR)[0] == 0
     assert gen(project, "destroy", "Author")[0] == 0
     assert snapshot(project) == before
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
-                            cwd=project, check=True, capture_output=True, text=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert status == ""
 
 
@@ -217,6 +240,7 @@ def test_several_alembic_heads_are_refused(project: Path) -> None:
 
 # Bad input ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -233,8 +257,9 @@ def test_several_alembic_heads_are_refused(project: Path) -> None:
         (["destroy", "Nothing"], "no entity 'Nothing'"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(project: Path, arguments: list[str],
-                                          message: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    project: Path, arguments: list[str], message: str
+) -> None:
     before = snapshot(project)
     code, output = gen(project, *arguments)
     assert code == 2
@@ -274,18 +299,49 @@ def test_broken_answers_file(project: Path, answers: str, message: str) -> None:
     assert snapshot(project) == before
 
 
-TOKEN_PARTS = st.sampled_from(["", ":", "?", "=", ",", "title", "str", "int", "decimal", "enum",
-                               "ref", "max", "min", "default", "unique", "9", "-1", "x", "Author",
-                               "json", "index", "class", " ", "\u00e9", "=10.2"])
+TOKEN_PARTS = st.sampled_from(
+    [
+        "",
+        ":",
+        "?",
+        "=",
+        ",",
+        "title",
+        "str",
+        "int",
+        "decimal",
+        "enum",
+        "ref",
+        "max",
+        "min",
+        "default",
+        "unique",
+        "9",
+        "-1",
+        "x",
+        "Author",
+        "json",
+        "index",
+        "class",
+        " ",
+        "\u00e9",
+        "=10.2",
+    ]
+)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(tokens=st.lists(st.lists(TOKEN_PARTS, min_size=1, max_size=8).map("".join), min_size=1,
-                       max_size=3))
-def test_any_malformed_spec_exits_2_without_a_traceback(project: Path,
-                                                         tokens: list[str]) -> None:
-    result = runner.invoke(app, ["entity", "Widget", *tokens, "--project", str(project),
-                                 "--dry-run"])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    tokens=st.lists(
+        st.lists(TOKEN_PARTS, min_size=1, max_size=8).map("".join), min_size=1, max_size=3
+    )
+)
+def test_any_malformed_spec_exits_2_without_a_traceback(project: Path, tokens: list[str]) -> None:
+    result = runner.invoke(
+        app, ["entity", "Widget", *tokens, "--project", str(project), "--dry-run"]
+    )
     assert result.exit_code in {0, 2}, result.output
     assert isinstance(result.exception, SystemExit | None)
     assert "Traceback" not in result.output

@@ -14,22 +14,53 @@ from tests.support import Toolbox, render, run_migrations, run_project_checks
 
 ENTITIES = {
     "with-users": [
-        ["Author", "name:str:max=120:unique", "bio:text?", "email:email:unique", "website:url?",
-         "--owned"],
-        ["Book", "title:str:max=200:index", "isbn:str:min=10:max=13:unique",
-         "price:decimal=10.2:min=0:max=9999", "published_on:date?",
-         "status:enum=draft,published,archived:default=draft", "author:ref=Author",
-         "notes:text?:max=2000", "stock:int:min=0:default=0:sort", "cover_url:url?",
-         "extra:json?", "rating:float?:min=0:max=5:sort", "released_at:datetime?:sort",
-         "code:uuid:unique", "pages:bigint?:filter", "featured:bool:default=false",
-         "--owned"],
-        ["Review", "book:ref=Book", "score:int:min=1:max=5:filter", "body:text",
-         "--plural", "book_reviews", "--no-timestamps"],
+        [
+            "Author",
+            "name:str:max=120:unique",
+            "bio:text?",
+            "email:email:unique",
+            "website:url?",
+            "--owned",
+        ],
+        [
+            "Book",
+            "title:str:max=200:index",
+            "isbn:str:min=10:max=13:unique",
+            "price:decimal=10.2:min=0:max=9999",
+            "published_on:date?",
+            "status:enum=draft,published,archived:default=draft",
+            "author:ref=Author",
+            "notes:text?:max=2000",
+            "stock:int:min=0:default=0:sort",
+            "cover_url:url?",
+            "extra:json?",
+            "rating:float?:min=0:max=5:sort",
+            "released_at:datetime?:sort",
+            "code:uuid:unique",
+            "pages:bigint?:filter",
+            "featured:bool:default=false",
+            "--owned",
+        ],
+        [
+            "Review",
+            "book:ref=Book",
+            "score:int:min=1:max=5:filter",
+            "body:text",
+            "--plural",
+            "book_reviews",
+            "--no-timestamps",
+        ],
     ],
     "without-users": [
         ["Publisher", "name:str:unique", "country:str:max=2:min=2:default=NL:index"],
-        ["Magazine", "title:str", "publisher:ref=Publisher?", "issue:int:unique",
-         "--table", "magazine_rows"],
+        [
+            "Magazine",
+            "title:str",
+            "publisher:ref=Publisher?",
+            "issue:int:unique",
+            "--table",
+            "magazine_rows",
+        ],
     ],
 }
 ANSWERS = {"with-users": {}, "without-users": {"auth": False, "starter_entity": False}}
@@ -43,8 +74,9 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     project = render(tmp_path_factory.mktemp(request.param) / "project", **ANSWERS[request.param])
     gen = Path(sys.executable).parent / "gen"
     for arguments in ENTITIES[request.param]:
-        subprocess.run([str(gen), "entity", *arguments], cwd=project, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(gen), "entity", *arguments], cwd=project, check=True, capture_output=True
+        )
     return project
 
 
@@ -58,8 +90,9 @@ def test_tests_pass_on_sqlite(toolbox: Toolbox, project: Path) -> None:
 
 
 def test_tests_pass_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
-    output = toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider",
-                         TEST_DATABASE_URL=postgres_database)
+    output = toolbox.run(
+        project, "pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=postgres_database
+    )
     assert " passed" in output
 
 

@@ -19,7 +19,8 @@ FULL_VARIANTS: dict[str, dict[str, Any]] = {
 }
 # Newer Pythons can be rendered and checked statically here, not run (3.11 only).
 STATIC_VARIANTS: dict[str, dict[str, Any]] = {
-    "python-3.12": {"python_version": "3.12", "package_name": "shelf"},
+    # The longest package name Copier accepts: every line must still fit.
+    "python-3.12": {"python_version": "3.12", "package_name": "a_rather_long_service_pkg_name"},
     "python-3.13": {"python_version": "3.13", "auth": False},
 }
 
@@ -28,8 +29,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session", params=sorted(FULL_VARIANTS))
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render(tmp_path_factory.mktemp(request.param) / "project",
-                  **FULL_VARIANTS[request.param])
+    return render(
+        tmp_path_factory.mktemp(request.param) / "project", **FULL_VARIANTS[request.param]
+    )
 
 
 def test_static_checks(toolbox: Toolbox, project: Path) -> None:
@@ -42,8 +44,9 @@ def test_tests_pass_on_sqlite(toolbox: Toolbox, project: Path) -> None:
 
 
 def test_tests_pass_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
-    output = toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider",
-                         TEST_DATABASE_URL=postgres_database)
+    output = toolbox.run(
+        project, "pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=postgres_database
+    )
     assert " passed" in output
 
 

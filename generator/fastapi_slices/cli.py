@@ -103,8 +103,14 @@ def entity(
         from fastapi_slices.slices import entity_plan  # noqa: PLC0415 - keeps --help quick
 
         project = Project.find(project_dir or Path.cwd())
-        request = EntitySpec(name=name, fields=list(fields or []), owned=owned,
-                             timestamps=timestamps, plural=plural, table=table)
+        request = EntitySpec(
+            name=name,
+            fields=list(fields or []),
+            owned=owned,
+            timestamps=timestamps,
+            plural=plural,
+            table=table,
+        )
         request.names  # noqa: B018 - validates the name before anything else
         plan = entity_plan(project, request, now=datetime.now(UTC), force=force)
         if _carry_out(plan, project, dry_run=dry_run):

@@ -40,34 +40,58 @@ _ALL = frozenset({"unique", "index", "default", "min", "max", "filter", "sort"})
 _NO_BOUNDS = _ALL - {"min", "max"}
 TYPES: dict[str, FieldType] = {
     "str": FieldType("str", "String({length})", "sa.String(length={length})", _ALL),
-    "text": FieldType("str", "Text", "sa.Text()", _ALL - {"unique", "index"},
-                      filterable=False),
+    "text": FieldType("str", "Text", "sa.Text()", _ALL - {"unique", "index"}, filterable=False),
     "int": FieldType("int", "", "sa.Integer()", _ALL),
     "bigint": FieldType("int", "BigInteger", "sa.BigInteger()", _ALL),
     "float": FieldType("float", "Double", "sa.Double()", _ALL - {"unique"}, filterable=False),
-    "decimal": FieldType("Decimal", "Numeric({precision}, {scale})",
-                         "sa.Numeric(precision={precision}, scale={scale})", _ALL,
-                         takes_value=True),
+    "decimal": FieldType(
+        "Decimal",
+        "Numeric({precision}, {scale})",
+        "sa.Numeric(precision={precision}, scale={scale})",
+        _ALL,
+        takes_value=True,
+    ),
     "bool": FieldType("bool", "", "sa.Boolean()", _NO_BOUNDS - {"unique"}),
     "date": FieldType("date", "", "sa.Date()", _NO_BOUNDS - {"default"}),
-    "datetime": FieldType("datetime", "", "sa.DateTime(timezone=True)",
-                          _NO_BOUNDS - {"default"}, filterable=False),
+    "datetime": FieldType(
+        "datetime", "", "sa.DateTime(timezone=True)", _NO_BOUNDS - {"default"}, filterable=False
+    ),
     "uuid": FieldType("UUID", "", "sa.Uuid()", _NO_BOUNDS - {"default"}),
-    "json": FieldType("dict[str, Any]", "",
-                      'sa.JSON().with_variant(postgresql.JSONB(), "postgresql")', frozenset(),
-                      sortable=False, filterable=False),
+    "json": FieldType(
+        "dict[str, Any]",
+        "",
+        'sa.JSON().with_variant(postgresql.JSONB(), "postgresql")',
+        frozenset(),
+        sortable=False,
+        filterable=False,
+    ),
     "email": FieldType("str", "String({length})", "sa.String(length={length})", _ALL),
     "url": FieldType("str", "String({length})", "sa.String(length={length})", _ALL),
-    "enum": FieldType("str", "String({length})", "sa.String(length={length})", _NO_BOUNDS,
-                      takes_value=True),
-    "ref": FieldType("int", "", "sa.Integer()", frozenset({"filter", "sort", "index"}),
-                     takes_value=True),
+    "enum": FieldType(
+        "str", "String({length})", "sa.String(length={length})", _NO_BOUNDS, takes_value=True
+    ),
+    "ref": FieldType(
+        "int", "", "sa.Integer()", frozenset({"filter", "sort", "index"}), takes_value=True
+    ),
 }
 # Names every generated model, schema or list endpoint already uses.
-RESERVED_FIELD_NAMES = frozenset({
-    "id", "owner", "owner_id", "created_at", "updated_at", "metadata", "registry", "limit",
-    "offset", "sort", "query", "session", "type",
-})
+RESERVED_FIELD_NAMES = frozenset(
+    {
+        "id",
+        "owner",
+        "owner_id",
+        "created_at",
+        "updated_at",
+        "metadata",
+        "registry",
+        "limit",
+        "offset",
+        "sort",
+        "query",
+        "session",
+        "type",
+    }
+)
 _FLAGS = ("unique", "index", "filter", "sort")
 _VALUED = ("default", "min", "max")
 _ENUM_CHOICE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -106,7 +130,7 @@ class Field:
     def parse(cls, token: str) -> "Field":
         """Parse one token, naming the token in any error."""
         parts = token.split(":")
-        if len(parts) < 2 or not parts[0] or not parts[1]:  # noqa: PLR2004
+        if len(parts) < 2 or not parts[0] or not parts[1]:
             raise SpecError(f"{token!r}: a field is name:type, e.g. title:str")
         name, type_part, modifiers = parts[0], parts[1], parts[2:]
         check_identifier(name, what=f"{token!r}: field name")
@@ -117,18 +141,25 @@ class Field:
         type_name, value = type_name.removesuffix("?"), value.removesuffix("?")
         kind = TYPES.get(type_name)
         if kind is None:
-            raise SpecError(f"{token!r}: unknown type {type_name!r}; use one of "
-                            + ", ".join(TYPES))
+            raise SpecError(
+                f"{token!r}: unknown type {type_name!r}; use one of " + ", ".join(TYPES)
+            )
         if value and not kind.takes_value:
             raise SpecError(f"{token!r}: type {type_name} takes no '=value'")
-        found: dict[str, Any] = {"name": name, "type": type_name, "token": token,
-                                 "optional": optional}
+        found: dict[str, Any] = {
+            "name": name,
+            "type": type_name,
+            "token": token,
+            "optional": optional,
+        }
         found |= cls._type_value(type_name, value, token)
         for modifier in cls._join_default_value(modifiers):
             key, has_value, argument = modifier.partition("=")
             if key not in _FLAGS + _VALUED:
-                raise SpecError(f"{token!r}: unknown modifier {key!r}; use one of "
-                                + ", ".join(_FLAGS + _VALUED))
+                raise SpecError(
+                    f"{token!r}: unknown modifier {key!r}; use one of "
+                    + ", ".join(_FLAGS + _VALUED)
+                )
             if key not in kind.modifiers:
                 raise SpecError(f"{token!r}: modifier {key!r} does not apply to {type_name}")
             if key in found and key not in {"name", "type", "token", "optional"}:
@@ -157,14 +188,15 @@ class Field:
     def _type_value(type_name: str, value: str, token: str) -> dict[str, Any]:
         if type_name == "decimal" and value:
             match = re.fullmatch(r"(\d+)\.(\d+)", value)
-            if not match or not 0 <= int(match[2]) <= int(match[1]) <= 38:  # noqa: PLR2004
+            if not match or not 0 <= int(match[2]) <= int(match[1]) <= 38:
                 raise SpecError(f"{token!r}: decimal takes precision.scale, e.g. decimal=10.2")
             return {"precision": int(match[1]), "scale": int(match[2])}
         if type_name == "enum":
             choices = tuple(value.split(",")) if value else ()
             if not choices or not all(_ENUM_CHOICE.match(choice) for choice in choices):
-                raise SpecError(f"{token!r}: enum takes lower-case choices, "
-                                "e.g. enum=draft,published")
+                raise SpecError(
+                    f"{token!r}: enum takes lower-case choices, e.g. enum=draft,published"
+                )
             if len(set(choices)) != len(choices):
                 raise SpecError(f"{token!r}: enum choices repeat")
             return {"choices": choices}
@@ -184,15 +216,15 @@ class Field:
             high = None if self.max is None else _number(self.max, kind, token)
             limits = INT64 if self.type == "bigint" else INT32
             if self.type in {"int", "bigint"} and any(
-                    bound is not None and not limits[0] <= bound <= limits[1]
-                    for bound in (low, high)):
+                bound is not None and not limits[0] <= bound <= limits[1] for bound in (low, high)
+            ):
                 raise SpecError(f"{token!r}: bound outside the range of {self.type}")
         elif self.min is not None or self.max is not None:
             low = None if self.min is None else _number(self.min, int, token)
             high = None if self.max is None else _number(self.max, int, token)
             if (low is not None and low < 0) or (high is not None and high < 1):
                 raise SpecError(f"{token!r}: lengths must be positive")
-            if self.type == "str" and high is not None and high > 10_000:  # noqa: PLR2004
+            if self.type == "str" and high is not None and high > 10_000:
                 raise SpecError(f"{token!r}: str is at most 10000 long; use text")
         else:
             low = high = None
@@ -317,8 +349,10 @@ class Field:
                 found.append(f"max_length={self.length if self.type != 'text' else self.max}")
         elif self.type in {"int", "bigint"}:
             limits = INT64 if self.type == "bigint" else INT32
-            found += [f"ge={self.min if self.min is not None else limits[0]}",
-                      f"le={self.max if self.max is not None else limits[1]}"]
+            found += [
+                f"ge={self.min if self.min is not None else limits[0]}",
+                f"le={self.max if self.max is not None else limits[1]}",
+            ]
         elif self.type in {"float", "decimal"}:
             if self.min is not None:
                 found.append(f"ge={self._literal_number(self.min)}")
@@ -356,12 +390,15 @@ class Field:
         """A ref blocks deleting its target, or forgets it when optional."""
         return "SET NULL" if self.optional else "RESTRICT"
 
-    def mapped_column(self) -> str:
-        """The right-hand side of the model attribute."""
+    def mapped_column(self, *, unique_per_owner: bool = False) -> str:
+        """The right-hand side of the model attribute.
+
+        Unique per owner is a constraint of the table (owner_id, column), not of the column.
+        """
         arguments = [self.column_type()] if self.column_type() else []
         if self.is_ref:
             arguments.insert(0, f'ForeignKey("{self.target_table}.id", ondelete="{self.ondelete}")')
-        if self.unique:
+        if self.unique and not unique_per_owner:
             arguments.append("unique=True")
         if self.index or self.is_ref:
             arguments.append("index=True")
@@ -420,7 +457,7 @@ class Field:
         if self.type in {"int", "bigint"}:
             return f"{int(self._sample_number(0))} + number"
         if self.type == "decimal":
-            return f'str({self._sample_number(0)} + number)'
+            return f"str({self._sample_number(0)} + number)"
         if self.type == "float":
             return f"{self._sample_number(0)!r} + number"
         if self.type == "uuid":

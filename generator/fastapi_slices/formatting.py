@@ -26,13 +26,18 @@ def format_python(files: dict[PurePosixPath, str], project_root: Path) -> dict[P
         names = [str(path) for path in python]
         ruff = find_ruff_bin()
         for arguments in (["check", "--fix", "--select", "I", "--exit-zero"], ["format"]):
-            result = subprocess.run(  # noqa: S603 - our own ruff, our own arguments
+            result = subprocess.run(
                 [ruff, *arguments, "--quiet", "--no-cache", *names],
-                cwd=root, capture_output=True, text=True, check=False,
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if result.returncode != 0:
                 problem = (result.stderr or result.stdout).strip().splitlines()
-                raise GenError(f"ruff could not format the generated code: "
-                               f"{problem[0] if problem else result.returncode}")
+                raise GenError(
+                    f"ruff could not format the generated code: "
+                    f"{problem[0] if problem else result.returncode}"
+                )
         formatted = {path: (root / path).read_text(encoding="utf-8") for path in python}
     return {path: formatted.get(path, text) for path, text in files.items()}

@@ -21,17 +21,44 @@ _IRREGULAR = {
     "tooth": "teeth",
     "woman": "women",
 }
-_UNCOUNTABLE = frozenset({"data", "equipment", "feedback", "information", "metadata", "news",
-                          "series", "sheep", "species", "staff"})
+_UNCOUNTABLE = frozenset(
+    {
+        "data",
+        "equipment",
+        "feedback",
+        "information",
+        "metadata",
+        "news",
+        "series",
+        "sheep",
+        "species",
+        "staff",
+    }
+)
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b)|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 # Names that would shadow a module of the generated project or an attribute SQLAlchemy or
 # Pydantic reserves on every model.
-RESERVED_ENTITY_NAMES = frozenset({
-    "api", "base", "core", "health", "main", "metadata", "model", "registry", "router",
-    "schema", "service", "settings", "token", "user", "auth",
-})
+RESERVED_ENTITY_NAMES = frozenset(
+    {
+        "api",
+        "base",
+        "core",
+        "health",
+        "main",
+        "metadata",
+        "model",
+        "registry",
+        "router",
+        "schema",
+        "service",
+        "settings",
+        "token",
+        "user",
+        "auth",
+    }
+)
 
 
 def words(name: str) -> list[str]:
@@ -93,8 +120,9 @@ class EntityNames:
     title_plural: str  # Book reviews
 
     @classmethod
-    def from_name(cls, name: str, *, plural: str | None = None,
-                  table: str | None = None) -> "EntityNames":
+    def from_name(
+        cls, name: str, *, plural: str | None = None, table: str | None = None
+    ) -> "EntityNames":
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or not words(name):
             raise SpecError(f"entity name {name!r} must be a word such as Book or BookReview")
         snake = snake_case(name)
@@ -106,8 +134,9 @@ class EntityNames:
         plural_name = plural or plural_snake(snake)
         check_identifier(plural_name, what="plural")
         if plural_name == snake:
-            raise SpecError(f"plural {plural_name!r} must differ from the singular; "
-                            "pass another with --plural")
+            raise SpecError(
+                f"plural {plural_name!r} must differ from the singular; pass another with --plural"
+            )
         table_name = table or plural_name
         check_identifier(table_name, what="table name")
         human = " ".join(words(snake))

@@ -90,8 +90,9 @@ class Plan:
         except OSError as error:
             _undo(done, root)
             _discard(staged, root)
-            raise GenError(f"cannot write {error.filename or root}: {error.strerror}; "
-                           "nothing was changed") from None
+            raise GenError(
+                f"cannot write {error.filename or root}: {error.strerror}; nothing was changed"
+            ) from None
 
 
 def _stage(destination: Path, text: str) -> Path:
@@ -131,8 +132,14 @@ def _remove_empty_parents(folder: Path, root: Path) -> None:
         folder = folder.parent
 
 
-def decide(path: PurePosixPath, before: str | None, after: str | None, *, force: bool,
-           verb: Verb = "create") -> Action:
+def decide(
+    path: PurePosixPath,
+    before: str | None,
+    after: str | None,
+    *,
+    force: bool,
+    verb: Verb = "create",
+) -> Action:
     """The action that takes `path` from `before` to `after`."""
     if before == after:
         return Action("identical" if after is not None else "skip", path, before, after)

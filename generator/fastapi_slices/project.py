@@ -3,7 +3,7 @@
 import ast
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
@@ -42,8 +42,10 @@ class Project:
         for folder in (start, *start.parents):
             if (folder / ANSWERS_FILE).is_file():
                 return cls(folder, _read_answers(folder / ANSWERS_FILE))
-        raise ProjectError(f"{start} is not inside a fastapi-slices project "
-                           f"(no {ANSWERS_FILE}); run gen there or pass --project")
+        raise ProjectError(
+            f"{start} is not inside a fastapi-slices project "
+            f"(no {ANSWERS_FILE}); run gen there or pass --project"
+        )
 
     # Paths ------------------------------------------------------------------------
 
@@ -58,7 +60,7 @@ class Project:
     def spec_path(self, snake: str) -> Path:
         return SPECS_DIR / f"{snake}.json"
 
-    def read(self, relative: Path) -> str | None:
+    def read(self, relative: PurePath) -> str | None:
         """A file's text, or None when it does not exist."""
         try:
             return (self.root / relative).read_text(encoding="utf-8")
@@ -84,8 +86,9 @@ class Project:
 
     def facts(self) -> ProjectFacts:
         targets = {
-            name: Target(name=name, snake=spec.names.snake, table=spec.names.table,
-                         owned=spec.owned)
+            name: Target(
+                name=name, snake=spec.names.snake, table=spec.names.table, owned=spec.owned
+            )
             for name, spec in self.specs.items()
         }
         return ProjectFacts(package_name=self.package, auth=self.auth, entities=targets)
@@ -108,8 +111,10 @@ class Project:
         """The one head new migrations build on (None for an empty history)."""
         heads = self.heads()
         if len(heads) > 1:
-            raise ProjectError(f"Alembic has {len(heads)} heads ({', '.join(heads)}); "
-                               "merge them first: alembic merge heads -m merge")
+            raise ProjectError(
+                f"Alembic has {len(heads)} heads ({', '.join(heads)}); "
+                "merge them first: alembic merge heads -m merge"
+            )
         return heads[0] if heads else None
 
 
@@ -123,16 +128,19 @@ def _read_answers(path: Path) -> dict[str, Any]:
         raise ProjectError(f"{ANSWERS_FILE} is not a mapping of answers")
     missing = [key for key in REQUIRED_ANSWERS if key not in answers]
     if missing:
-        raise ProjectError(f"{ANSWERS_FILE} lacks {', '.join(missing)}: "
-                           "not rendered from the fastapi-slices template?")
+        raise ProjectError(
+            f"{ANSWERS_FILE} lacks {', '.join(missing)}: "
+            "not rendered from the fastapi-slices template?"
+        )
     package = answers["package_name"]
     if not isinstance(package, str) or not package.isidentifier():
         raise ProjectError(f"{ANSWERS_FILE}: package_name {package!r} is not a Python name")
     if not isinstance(answers["auth"], bool):
         raise ProjectError(f"{ANSWERS_FILE}: auth must be true or false")
     if not (path.parent / package).is_dir():
-        raise ProjectError(f"{ANSWERS_FILE} names the package {package!r}, "
-                           f"but {package}/ is missing")
+        raise ProjectError(
+            f"{ANSWERS_FILE} names the package {package!r}, but {package}/ is missing"
+        )
     return answers
 
 
@@ -145,8 +153,13 @@ def _read_revision(path: Path, root: Path) -> Revision:
         raise ProjectError(f"{relative}: cannot read it ({type(error).__name__})") from None
     values: dict[str, Any] = {}
     for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (
-            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else (
+                node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+            )
+        )
         if isinstance(target, ast.Name) and target.id in {"revision", "down_revision"}:
             assert isinstance(node, ast.Assign | ast.AnnAssign)
             try:

@@ -19,8 +19,9 @@ def _parse(source: str, path: str) -> cst.Module:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        raise ProjectError(f"{path}: not valid Python (line {error.raw_line}); fix it first") \
-            from None
+        raise ProjectError(
+            f"{path}: not valid Python (line {error.raw_line}); fix it first"
+        ) from None
 
 
 def _module_name(node: cst.ImportFrom) -> str:
@@ -37,16 +38,25 @@ def _imports_from(statement: cst.BaseStatement) -> cst.ImportFrom | None:
     return None
 
 
-def _insert_after_imports(body: Sequence[cst.BaseStatement],
-                          statement: cst.BaseStatement) -> list[cst.BaseStatement]:
+def _insert_after_imports(
+    body: Sequence[cst.BaseStatement], statement: cst.BaseStatement
+) -> list[cst.BaseStatement]:
     """`statement` after the last import (or the docstring), with a blank line before."""
     position = 0
     for index, existing in enumerate(body):
-        is_docstring = index == 0 and isinstance(existing, cst.SimpleStatementLine) and \
-            isinstance(existing.body[0], cst.Expr)
-        if _imports_from(existing) is not None or is_docstring or (
+        is_docstring = (
+            index == 0
+            and isinstance(existing, cst.SimpleStatementLine)
+            and isinstance(existing.body[0], cst.Expr)
+        )
+        if (
+            _imports_from(existing) is not None
+            or is_docstring
+            or (
                 isinstance(existing, cst.SimpleStatementLine)
-                and isinstance(existing.body[0], cst.Import)):
+                and isinstance(existing.body[0], cst.Import)
+            )
+        ):
             position = index + 1
     if isinstance(statement, cst.SimpleStatementLine):
         statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
@@ -66,8 +76,11 @@ def add_model(source: str, path: str, module: str, name: str) -> str:
 
 def remove_model(source: str, path: str, module: str) -> str:
     tree = _parse(source, path)
-    body = [s for s in tree.body if not (
-        (node := _imports_from(s)) is not None and _module_name(node) == module)]
+    body = [
+        s
+        for s in tree.body
+        if not ((node := _imports_from(s)) is not None and _module_name(node) == module)
+    ]
     return tree.with_changes(body=body).code
 
 
@@ -76,8 +89,11 @@ def _routers_list(tree: cst.Module, path: str) -> tuple[int, cst.List]:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         small = statement.body[0]
-        target = small.target if isinstance(small, cst.AnnAssign) else (
-            small.targets[0].target if isinstance(small, cst.Assign) else None)
+        target = (
+            small.target
+            if isinstance(small, cst.AnnAssign)
+            else (small.targets[0].target if isinstance(small, cst.Assign) else None)
+        )
         if isinstance(target, cst.Name) and target.value == ROUTERS:
             assert isinstance(small, cst.AnnAssign | cst.Assign)
             if not isinstance(small.value, cst.List):
@@ -95,7 +111,7 @@ def _with_elements(tree: cst.Module, index: int, elements: list[str]) -> cst.Mod
     assert isinstance(small, cst.AnnAssign | cst.Assign)
     new_small = small.with_changes(value=cst.parse_expression(text))
     new_statement = statement.with_changes(body=[new_small])
-    return tree.with_changes(body=[*tree.body[:index], new_statement, *tree.body[index + 1:]])
+    return tree.with_changes(body=[*tree.body[:index], new_statement, *tree.body[index + 1 :]])
 
 
 def _alias_codes(node: cst.ImportFrom) -> list[str]:
@@ -132,10 +148,11 @@ def add_router(source: str, path: str, package_module: str, module: str) -> str:
         if module not in names:
             line = f"from {package_module} import {', '.join(sorted([*names, module]))}\n"
             body[position] = cst.parse_statement(line).with_changes(
-                leading_lines=statement.leading_lines)
+                leading_lines=statement.leading_lines
+            )
         return tree.with_changes(body=body).code
-    line = cst.parse_statement(f"from {package_module} import {module}\n")
-    return tree.with_changes(body=_insert_after_imports(body, line)).code
+    statement = cst.parse_statement(f"from {package_module} import {module}\n")
+    return tree.with_changes(body=_insert_after_imports(body, statement)).code
 
 
 def remove_router(source: str, path: str, package_module: str, module: str) -> str:
@@ -146,14 +163,18 @@ def remove_router(source: str, path: str, package_module: str, module: str) -> s
     body: list[cst.BaseStatement] = []
     for statement in tree.body:
         node = _imports_from(statement)
-        if node is None or _module_name(node) != package_module or isinstance(
-                node.names, cst.ImportStar):
+        if (
+            node is None
+            or _module_name(node) != package_module
+            or isinstance(node.names, cst.ImportStar)
+        ):
             body.append(statement)
             continue
         names = _alias_codes(node)
         kept = [name for name in names if name != module]
         if kept:
             line = f"from {package_module} import {', '.join(kept)}\n"
-            body.append(cst.parse_statement(line).with_changes(
-                leading_lines=statement.leading_lines))
+            body.append(
+                cst.parse_statement(line).with_changes(leading_lines=statement.leading_lines)
+            )
     return tree.with_changes(body=body).code

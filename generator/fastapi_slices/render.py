@@ -33,7 +33,7 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.PrefixLoader({"generator": jinja2.FileSystemLoader(PACKAGE_PARENT)}),
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 - Python source, not HTML
+        autoescape=False,
     )
 
 
@@ -42,9 +42,14 @@ def slice_paths(spec: EntitySpec, package: str) -> dict[str, PurePosixPath]:
     names = spec.names
     assert spec.migration is not None
     return {
-        template: PurePosixPath(pattern.format(package=package, snake=names.snake,
-                                               plural=names.plural,
-                                               migration=spec.migration.filename))
+        template: PurePosixPath(
+            pattern.format(
+                package=package,
+                snake=names.snake,
+                plural=names.plural,
+                migration=spec.migration.filename,
+            )
+        )
         for template, pattern in SLICE_FILES.items()
     }
 

@@ -34,14 +34,18 @@ def new_migration(project: Project, spec: EntitySpec, now: datetime) -> Migratio
 def _check_new_entity(project: Project, spec: EntitySpec) -> None:
     names = spec.names
     if names.plural in RESERVED_PLURALS or names.table in RESERVED_PLURALS:
-        raise SpecError(f"entity name {spec.name!r}: {names.plural!r} is reserved; "
-                        "pass another with --plural/--table")
+        raise SpecError(
+            f"entity name {spec.name!r}: {names.plural!r} is reserved; "
+            "pass another with --plural/--table"
+        )
     for other in project.specs.values():
         if other.names.snake == names.snake:
             raise SpecError(f"entity {other.name!r} exists already")
         if other.names.table == names.table or other.names.plural == names.plural:
-            raise SpecError(f"entity {other.name!r} already uses {names.plural!r}; "
-                            "pass another with --plural/--table")
+            raise SpecError(
+                f"entity {other.name!r} already uses {names.plural!r}; "
+                "pass another with --plural/--table"
+            )
 
 
 def entity_plan(project: Project, request: EntitySpec, *, now: datetime, force: bool) -> Plan:
@@ -49,8 +53,10 @@ def entity_plan(project: Project, request: EntitySpec, *, now: datetime, force: 
     existing = project.specs.get(request.names.pascal)
     if existing is not None:
         if not _same_request(existing, request):
-            raise SpecError(f"entity {existing.name!r} exists with other fields or options; "
-                            f"`gen destroy {existing.name}` first")
+            raise SpecError(
+                f"entity {existing.name!r} exists with other fields or options; "
+                f"`gen destroy {existing.name}` first"
+            )
         spec = existing  # the same request again: the same files, so all `identical`
     else:
         _check_new_entity(project, request)
@@ -65,15 +71,23 @@ def entity_plan(project: Project, request: EntitySpec, *, now: datetime, force: 
     plan = Plan()
     for path, text in format_python(files, project.root).items():
         is_registry = path in {_posix(project.models_registry), _posix(project.routers_registry)}
-        plan.add(decide(path, project.read(path), text, force=force,
-                        verb="inject" if is_registry else "create"))
+        plan.add(
+            decide(
+                path,
+                project.read(path),
+                text,
+                force=force,
+                verb="inject" if is_registry else "create",
+            )
+        )
     return plan
 
 
 def destroy_plan(project: Project, name: str, *, force: bool) -> Plan:
     """Everything `gen destroy` removes: exactly what `gen entity` added."""
     spec = project.specs.get(name) or next(
-        (s for s in project.specs.values() if name in {s.names.snake, s.name}), None)
+        (s for s in project.specs.values() if name in {s.names.snake, s.name}), None
+    )
     if spec is None:
         known = ", ".join(sorted(project.specs)) or "none"
         raise SpecError(f"no entity {name!r} (entities: {known})")
@@ -81,11 +95,14 @@ def destroy_plan(project: Project, name: str, *, force: bool) -> Plan:
         if any(f.is_ref and f.target == spec.names.pascal for f in other.parsed_fields().items):
             raise SpecError(f"{other.name} refers to {spec.names.pascal}; destroy it first")
     assert spec.migration is not None
-    built_on = [r.path.name for r in project.revisions
-                if spec.migration.revision in r.down_revisions]
+    built_on = [
+        r.path.name for r in project.revisions if spec.migration.revision in r.down_revisions
+    ]
     if built_on:
-        raise ProjectError(f"migration {spec.migration.filename} has later migrations "
-                           f"({', '.join(built_on)}); remove those first")
+        raise ProjectError(
+            f"migration {spec.migration.filename} has later migrations "
+            f"({', '.join(built_on)}); remove those first"
+        )
     expected = format_python(render_slice(spec, project.facts()), project.root)
     plan = Plan()
     for path, text in expected.items():
@@ -117,12 +134,13 @@ def _registries(project: Project, spec: EntitySpec, *, adding: bool) -> dict[Pur
         raise ProjectError(f"{missing} is missing; restore it from the template")
     model_module = f"{package}.models.{names.snake}"
     if adding:
-        changed[models] = registry.add_model(model_source, str(models), model_module,
-                                             names.pascal)
-        changed[routers] = registry.add_router(router_source, str(routers),
-                                               f"{package}.api.v1", names.plural)
+        changed[models] = registry.add_model(model_source, str(models), model_module, names.pascal)
+        changed[routers] = registry.add_router(
+            router_source, str(routers), f"{package}.api.v1", names.plural
+        )
     else:
         changed[models] = registry.remove_model(model_source, str(models), model_module)
-        changed[routers] = registry.remove_router(router_source, str(routers),
-                                                  f"{package}.api.v1", names.plural)
+        changed[routers] = registry.remove_router(
+            router_source, str(routers), f"{package}.api.v1", names.plural
+        )
     return changed

@@ -86,20 +86,22 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
         raise SpecError("--owned needs users: this project was rendered without auth")
     fields: list[Field] = []
     targets: dict[str, Target] = {}
-    for item in spec.parsed_fields().items:
+    for parsed in spec.parsed_fields().items:
+        item = parsed
         if item.is_ref:
             target = project.entities.get(item.target)
             if item.target == names.pascal:
                 raise SpecError(f"{item.token!r}: an entity cannot refer to itself")
             if target is None:
                 known = ", ".join(sorted(project.entities)) or "none yet"
-                raise SpecError(f"{item.token!r}: unknown entity {item.target!r} "
-                                f"(known: {known})")
+                raise SpecError(f"{item.token!r}: unknown entity {item.target!r} (known: {known})")
             targets[item.name] = target
             item = replace(item, target_table=target.table)
         fields.append(item)
     prefix = names.pascal
-    contexts = [_field_context(item, prefix, targets.get(item.name)) for item in fields]
+    contexts = [
+        _field_context(item, prefix, targets.get(item.name), owned=spec.owned) for item in fields
+    ]
     needs_actor = project.auth and (spec.owned or any(t.owned for t in targets.values()))
     sorts = ["id", *(item.column for item in fields if item.sortable)]
     if spec.timestamps:
@@ -128,10 +130,12 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
         ],
         "default_sort": "CREATED_AT_DESC" if spec.timestamps else "ID_DESC",
         "foreign_keys": _foreign_keys(names.table, fields, owned=spec.owned),
-        "unique_columns": [item.column for item in fields if item.unique and not item.index],
+        # With --owned, `unique` means unique among one owner's rows: a global constraint
+        # would tell users which values other users hold.
+        "unique_constraints": _unique_constraints(names.table, fields, owned=spec.owned),
         "migration_indexes": _indexes(names.table, fields, owned=spec.owned),
     }
-    entity["imports"] = _imports(spec, fields, targets, project, needs_actor)
+    entity["imports"] = _SliceImports(spec, fields, targets, project, needs_actor).all()
     return {"entity": entity}
 
 
@@ -141,21 +145,47 @@ def _foreign_keys(table: str, fields: list[Field], *, owned: bool) -> list[dict[
     if owned:
         keys.append(("owner_id", "users", "CASCADE"))
     return [
-        {"column": column, "target": target, "ondelete": ondelete,
-         "name": f"fk_{table}_{column}_{target}"}
+        {
+            "column": column,
+            "target": target,
+            "ondelete": ondelete,
+            "name": f"fk_{table}_{column}_{target}",
+        }
         for column, target, ondelete in keys
     ]
 
 
+def _unique_constraints(table: str, fields: list[Field], *, owned: bool) -> list[dict[str, Any]]:
+    """Unique constraints of the table (a unique index covers `unique` with `index`)."""
+    found = []
+    for item in fields:
+        if item.unique and (owned or not item.index):
+            columns = ["owner_id", item.column] if owned else [item.column]
+            found.append(
+                {
+                    "columns": columns,
+                    "name": f"uq_{table}_{'_'.join(columns)}",
+                    "quoted": ", ".join(f'"{column}"' for column in columns),
+                }
+            )
+    return found
+
+
 def _indexes(table: str, fields: list[Field], *, owned: bool) -> list[dict[str, Any]]:
-    indexed = [(item.column, item.unique) for item in fields if item.index or item.is_ref]
+    indexed = [
+        (item.column, item.unique and not owned) for item in fields if item.index or item.is_ref
+    ]
     if owned:
         indexed.append(("owner_id", False))
-    return [{"name": f"ix_{table}_{column}", "column": column, "unique": unique}
-            for column, unique in indexed]
+    return [
+        {"name": f"ix_{table}_{column}", "column": column, "unique": unique}
+        for column, unique in indexed
+    ]
 
 
-def _field_context(item: Field, prefix: str, target: Target | None) -> dict[str, Any]:
+def _field_context(
+    item: Field, prefix: str, target: Target | None, *, owned: bool
+) -> dict[str, Any]:
     """What the templates print for one field."""
     input_type = item.input_annotation(prefix)
     alias = f"{prefix}{item.enum_class}" if input_type.startswith("Annotated[") else ""
@@ -171,7 +201,7 @@ def _field_context(item: Field, prefix: str, target: Target | None) -> dict[str,
         "filterable": item.filterable,
         "is_ref": item.is_ref,
         "model_annotation": item.model_annotation(),
-        "mapped_column": item.mapped_column(),
+        "mapped_column": item.mapped_column(unique_per_owner=owned),
         "migration_column": f'sa.Column("{item.column}", {item.migration_type()}, '
         f"nullable={item.optional})",
         "alias": alias,
@@ -190,121 +220,166 @@ def _field_context(item: Field, prefix: str, target: Target | None) -> dict[str,
     }
 
 
-def _imports(spec: EntitySpec, fields: list[Field], targets: dict[str, Target],
-             project: ProjectFacts, needs_actor: bool) -> dict[str, str]:
-    """The import block of each generated module."""
-    package = project.package_name
-    names = spec.names
-    types = {item.type for item in fields}
+@dataclass(frozen=True)
+class _SliceImports:
+    """The import block of each module of a slice, one method a module."""
 
-    model = Imports(package).add("sqlalchemy.orm", "Mapped", "mapped_column")
-    model.add(f"{package}.models.base", "Base", *(["TimestampMixin"] if spec.timestamps else []))
-    for item in fields:
-        column_type = item.column_type()
-        if column_type:
-            model.add("sqlalchemy", column_type.split("(")[0])
-        if item.is_ref:
-            model.add("sqlalchemy", "ForeignKey").add("sqlalchemy.orm", "relationship")
-            target = targets[item.name]
-            model.add(f"{package}.models.{target.snake}", target.name)
-    if spec.owned:
-        model.add("sqlalchemy", "ForeignKey")
-    _add_python_types(model, types)
+    spec: EntitySpec
+    fields: list[Field]
+    targets: dict[str, Target]
+    project: ProjectFacts
+    needs_actor: bool
 
-    schema = Imports(package).add(f"{package}.schemas.common", "InputSchema", "Page",
-                                  "PageQuery", "ReadSchema")
-    schema.add("enum", "StrEnum").add("pydantic", "MISSING")
-    if any(item.input_annotation(names.pascal).startswith("Annotated[") for item in fields):
-        schema.add("typing", "Annotated").add("pydantic", "Field")
-    if spec.timestamps:
-        schema.add("datetime", "datetime")
-    if "email" in types:
-        schema.add("pydantic", "EmailStr")
-    if "url" in types:
-        schema.add(f"{package}.schemas.common", "HttpUrlStr")
-    _add_python_types(schema, types)
+    def all(self) -> dict[str, str]:
+        modules = (
+            "model",
+            "schema",
+            "repository",
+            "service",
+            "routes",
+            "migration",
+            "factory",
+            "tests",
+        )
+        return {module: getattr(self, module)().render() for module in modules}
 
-    repository = Imports(package).add("sqlalchemy", "ColumnElement")
-    repository.add(f"{package}.core.repository", "PageResult", "Repository")
-    repository.add(f"{package}.models.{names.snake}", names.pascal)
-    repository.add(f"{package}.schemas.{names.snake}", f"{names.pascal}Query")
+    @property
+    def _own(self) -> str:
+        """`app.<layer>.book`-style module prefix of the entity: fill in the layer."""
+        return f"{self.project.package_name}.{{}}.{self.spec.names.snake}"
 
-    service = Imports(package).add(f"{package}.core.db", "SessionDep")
-    service.add(f"{package}.core.exceptions", "NotFoundError")
-    service.add(f"{package}.core.repository", "PageResult")
-    service.add(f"{package}.models.{names.snake}", names.pascal)
-    service.add(f"{package}.repositories.{names.snake}", f"{names.pascal}Repository")
-    service.add(f"{package}.schemas.{names.snake}", f"{names.pascal}Create",
-                f"{names.pascal}Query", f"{names.pascal}Update")
-    if needs_actor:
-        service.add(f"{package}.models.user", "User")
-        service.add(f"{package}.services.ownership", "owner_scope")
-    if targets:
-        service.add("typing", "Any").add(f"{package}.core.exceptions", "InvalidInputError")
-        for target in targets.values():
-            service.add(f"{package}.repositories.{target.snake}", f"{target.name}Repository")
+    @property
+    def _types(self) -> set[str]:
+        return {item.type for item in self.fields}
 
-    routes = Imports(package).add("typing", "Annotated")
-    routes.add("fastapi", "APIRouter", "Depends", "Path", "Query", "status")
-    routes.add(f"{package}.core.problems", "problem_responses")
-    routes.add(f"{package}.core.repository", "PageResult")
-    routes.add(f"{package}.models.{names.snake}", names.pascal)
-    routes.add(f"{package}.schemas.{names.snake}", f"{names.pascal}Create",
-               f"{names.pascal}Page", f"{names.pascal}Query", f"{names.pascal}Read",
-               f"{names.pascal}Update")
-    routes.add(f"{package}.services.{names.snake}", f"{names.pascal}Service")
-    if project.auth:
-        routes.add(f"{package}.api.deps", "get_current_user")
-        if needs_actor:
-            routes.add(f"{package}.api.deps", "CurrentUser")
+    @property
+    def _owners_needed(self) -> bool:
+        return self.spec.owned or any(t.owned for t in self.targets.values())
 
-    migration = Imports(package).add("collections.abc", "Sequence").add("sqlalchemy as sa")
-    migration.add("alembic", "op")
-    if "json" in types:
-        migration.add("sqlalchemy.dialects", "postgresql")
+    def _new(self) -> Imports:
+        return Imports(self.project.package_name)
 
-    factory = Imports(package).add("typing", "Any")
-    if any(item.unique for item in fields):
-        factory.add("itertools", "count")
-    factory.add("sqlalchemy.ext.asyncio", "AsyncSession")
-    factory.add(f"{package}.models.{names.snake}", names.pascal)
-    factory.add(f"{package}.schemas.{names.snake}", f"{names.pascal}Create")
-    if spec.owned or any(t.owned for t in targets.values()):
-        factory.add(f"{package}.models.user", "User")
-    for target in targets.values():
-        factory.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+    def model(self) -> Imports:
+        package, found = self.project.package_name, self._new()
+        found.add("sqlalchemy.orm", "Mapped", "mapped_column")
+        found.add(
+            f"{package}.models.base", "Base", *(["TimestampMixin"] if self.spec.timestamps else [])
+        )
+        for item in self.fields:
+            if item.column_type():
+                found.add("sqlalchemy", item.column_type().split("(")[0])
+            if item.is_ref:
+                target = self.targets[item.name]
+                found.add("sqlalchemy", "ForeignKey").add("sqlalchemy.orm", "relationship")
+                found.add(f"{package}.models.{target.snake}", target.name)
+        if self.spec.owned:
+            found.add("sqlalchemy", "ForeignKey")
+            if any(item.unique for item in self.fields):
+                found.add("sqlalchemy", "UniqueConstraint")
+        return _add_python_types(found, self._types)
 
-    tests = Imports(package).add("httpx", "AsyncClient")
-    tests.add("sqlalchemy.ext.asyncio", "AsyncSession")
-    tests.add(f"tests.factories.{names.snake}", f"create_{names.snake}",
-              f"{names.snake}_payload")
-    tests.add(f"{package}.schemas.{names.snake}", f"{names.pascal}Sort")
-    if spec.owned or any(t.owned for t in targets.values()):
-        tests.add(f"{package}.models.user", "User")
-    for target in targets.values():
-        tests.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+    def schema(self) -> Imports:
+        common, found = f"{self.project.package_name}.schemas.common", self._new()
+        found.add(common, "InputSchema", "Page", "PageQuery", "ReadSchema")
+        found.add("enum", "StrEnum").add("pydantic", "MISSING")
+        prefix = self.spec.names.pascal
+        if any(item.input_annotation(prefix).startswith("Annotated[") for item in self.fields):
+            found.add("typing", "Annotated").add("pydantic", "Field")
+        if self.spec.timestamps:
+            found.add("datetime", "datetime")
+        if "email" in self._types:
+            found.add("pydantic", "EmailStr")
+        if "url" in self._types:
+            found.add(common, "HttpUrlStr")
+        return _add_python_types(found, self._types)
 
-    return {
-        "model": model.render(),
-        "schema": schema.render(),
-        "repository": repository.render(),
-        "service": service.render(),
-        "routes": routes.render(),
-        "migration": migration.render(),
-        "factory": factory.render(),
-        "tests": tests.render(),
-    }
+    def repository(self) -> Imports:
+        pascal, found = self.spec.names.pascal, self._new()
+        found.add("sqlalchemy", "ColumnElement")
+        found.add(f"{self.project.package_name}.core.repository", "PageResult", "Repository")
+        found.add(self._own.format("models"), pascal)
+        return found.add(self._own.format("schemas"), f"{pascal}Query")
+
+    def service(self) -> Imports:
+        package, pascal, found = self.project.package_name, self.spec.names.pascal, self._new()
+        found.add(f"{package}.core.db", "SessionDep")
+        found.add(f"{package}.core.exceptions", "NotFoundError")
+        found.add(f"{package}.core.repository", "PageResult")
+        found.add(self._own.format("models"), pascal)
+        found.add(self._own.format("repositories"), f"{pascal}Repository")
+        found.add(
+            self._own.format("schemas"), f"{pascal}Create", f"{pascal}Query", f"{pascal}Update"
+        )
+        if self.needs_actor:
+            found.add(f"{package}.models.user", "User")
+            found.add(f"{package}.services.ownership", "owner_scope")
+        if self.targets:
+            found.add("typing", "Any").add(f"{package}.core.exceptions", "InvalidInputError")
+        for target in self.targets.values():
+            found.add(f"{package}.repositories.{target.snake}", f"{target.name}Repository")
+        return found
+
+    def routes(self) -> Imports:
+        package, pascal, found = self.project.package_name, self.spec.names.pascal, self._new()
+        found.add("typing", "Annotated")
+        found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "status")
+        found.add(f"{package}.core.problems", "problem_responses")
+        found.add(f"{package}.core.repository", "PageResult")
+        found.add(self._own.format("models"), pascal)
+        found.add(
+            self._own.format("schemas"),
+            *(f"{pascal}{kind}" for kind in ("Create", "Page", "Query", "Read", "Update")),
+        )
+        found.add(self._own.format("services"), f"{pascal}Service")
+        if self.project.auth:
+            found.add(f"{package}.api.deps", "get_current_user")
+        if self.needs_actor:
+            found.add(f"{package}.api.deps", "CurrentUser")
+        return found
+
+    def migration(self) -> Imports:
+        found = self._new().add("collections.abc", "Sequence").add("sqlalchemy as sa")
+        found.add("alembic", "op")
+        if "json" in self._types:
+            found.add("sqlalchemy.dialects", "postgresql")
+        return found
+
+    def factory(self) -> Imports:
+        names, found = self.spec.names, self._new()
+        found.add("typing", "Any").add("sqlalchemy.ext.asyncio", "AsyncSession")
+        if any(item.unique for item in self.fields):
+            found.add("itertools", "count")
+        found.add(self._own.format("models"), names.pascal)
+        found.add(self._own.format("schemas"), f"{names.pascal}Create")
+        return self._with_owners_and_targets(found)
+
+    def tests(self) -> Imports:
+        names, found = self.spec.names, self._new()
+        found.add("httpx", "AsyncClient").add("sqlalchemy.ext.asyncio", "AsyncSession")
+        found.add(
+            f"tests.factories.{names.snake}", f"create_{names.snake}", f"{names.snake}_payload"
+        )
+        found.add(self._own.format("schemas"), f"{names.pascal}Sort")
+        return self._with_owners_and_targets(found)
+
+    def _with_owners_and_targets(self, found: Imports) -> Imports:
+        """Test code creates owners, and the rows an entity refers to."""
+        if self._owners_needed:
+            found.add(f"{self.project.package_name}.models.user", "User")
+        for target in self.targets.values():
+            found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+        return found
 
 
-def _add_python_types(imports: Imports, types: set[str]) -> None:
+def _add_python_types(imports: Imports, types: set[str]) -> Imports:
     """Imports for the Python types of the fields' annotations."""
-    if "date" in types:
-        imports.add("datetime", "date")
-    if "datetime" in types:
-        imports.add("datetime", "datetime")
-    if "decimal" in types:
-        imports.add("decimal", "Decimal")
-    if "uuid" in types:
-        imports.add("uuid", "UUID")
-    if "json" in types:
-        imports.add("typing", "Any")
+    for type_name, (module, name) in {
+        "date": ("datetime", "date"),
+        "datetime": ("datetime", "datetime"),
+        "decimal": ("decimal", "Decimal"),
+        "uuid": ("uuid", "UUID"),
+        "json": ("typing", "Any"),
+    }.items():
+        if type_name in types:
+            imports.add(module, name)
+    return imports

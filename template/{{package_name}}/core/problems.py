@@ -69,7 +69,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def install_problem_openapi(app: FastAPI) -> None:
-    """Document every error response (FastAPI's own 422 included) as a Problem."""
+    """Document every error response (FastAPI's own 422 included) as a Problem, and take
+    each operation's summary from its handler's docstring."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -90,6 +91,7 @@ def install_problem_openapi(app: FastAPI) -> None:
         reference = {"schema": {"$ref": "#/components/schemas/Problem"}}
         for path in schema.get("paths", {}).values():
             for operation in path.values():
+                _summary_from_docstring(operation)
                 for status, response in operation.get("responses", {}).items():
                     if status[0] in "45":
                         response["content"] = {PROBLEM_MEDIA_TYPE: reference}
@@ -99,3 +101,13 @@ def install_problem_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _summary_from_docstring(operation: dict[str, Any]) -> None:
+    """A handler's docstring: first line the summary, the rest (if any) the description."""
+    first, _, rest = operation.get("description", "").partition("\n")
+    if first:
+        operation["summary"] = first.strip()
+        operation["description"] = rest.strip()
+        if not operation["description"]:
+            del operation["description"]
