@@ -7,6 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
 from fastapi_slices.cli import app
 from fastapi_slices.errors import ProjectError
 from fastapi_slices.project import Project
@@ -14,10 +18,6 @@ from fastapi_slices.render import SLICE_FILES
 from fastapi_slices.slices import entity_plan
 from fastapi_slices.spec import EntitySpec
 from fastapi_slices.starter import STARTER_FIELDS, STARTER_JINJA, render_starter_jinja
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from typer.testing import CliRunner
-
 from tests.support import REPO, render
 
 runner = CliRunner()

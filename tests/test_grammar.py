@@ -1,6 +1,7 @@
 """The field grammar and entity naming of `gen entity`."""
 
 import pytest
+
 from fastapi_slices.errors import SpecError
 from fastapi_slices.fields import Field, Fields
 from fastapi_slices.naming import EntityNames, pluralize

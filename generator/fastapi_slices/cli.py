@@ -143,5 +143,107 @@ def destroy(
         raise _fail(str(error)) from None
 
 
+@app.command()
+def new(
+    destination: Annotated[Path, typer.Argument(help="The folder of the new project")],
+    template: Annotated[
+        str | None,
+        typer.Option(help="fastapi-slices as a path or git URL (default: this checkout)"),
+    ] = None,
+    vcs_ref: Annotated[
+        str | None, typer.Option(help="A tag or commit of the template (default: latest tag)")
+    ] = None,
+    data: Annotated[
+        list[str] | None, typer.Option("--data", "-d", help="An answer, as key=value")
+    ] = None,
+    defaults: Annotated[bool, typer.Option(help="Take the default of every other answer")] = False,
+) -> None:
+    """Render a new project (`copier copy` with an absolute template source).
+
+    \b
+    Example:
+      gen new ../bookshop --defaults -d project_name="Book Shop" -d package_name=shop
+    """
+    from fastapi_slices.lifecycle import new_project  # noqa: PLC0415
+
+    answers: dict[str, str] = {}
+    for item in data or []:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise _fail(f"--data {item!r}: write an answer as key=value")
+        answers[key] = value
+    try:
+        new_project(
+            destination, template=template, vcs_ref=vcs_ref, answers=answers, defaults=defaults
+        )
+    except GenError as error:
+        raise _fail(str(error)) from None
+    out.print(
+        f"Rendered {destination}. Next: cd {destination} && git init && uv sync && "
+        "uv run alembic upgrade head && uv run pytest"
+    )
+
+
+@app.command()
+def update(
+    vcs_ref: Annotated[
+        str | None, typer.Option(help="The template version to go to (default: latest tag)")
+    ] = None,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Update the project from its template (`copier update`), keeping one migration head.
+
+    Refuses a project with uncommitted changes. Exits 1 when files need a human: they hold
+    conflict markers (or *.rej files) to resolve before you commit.
+    """
+    from fastapi_slices.lifecycle import update_project  # noqa: PLC0415
+
+    try:
+        project = Project.find(project_dir or Path.cwd())
+        result = update_project(project, vcs_ref=vcs_ref, now=datetime.now(UTC))
+    except GenError as error:
+        raise _fail(str(error)) from None
+    if result.merge is not None:
+        _show(result.merge)
+    for path in result.conflicts:
+        out.print(f"[{COLOURS['conflict']}]{'conflict':>12}[/]  {path}", markup=True)
+    if result.conflicts:
+        err.print(
+            f"[bold red]error:[/] {len(result.conflicts)} file(s) need resolving: "
+            "fix the conflict markers, run the checks, then commit",
+            markup=True,
+        )
+        raise typer.Exit(1)
+    out.print("Updated. Review `git diff`, run alembic upgrade head and the tests, then commit.")
+
+
+@app.command()
+def check(
+    fix: Annotated[bool, typer.Option("--fix", help="Join several migration heads into one")] = (
+        False
+    ),
+    project_dir: ProjectOption = None,
+) -> None:
+    """Check the project: answers, one migration head, migration names, registries."""
+    from fastapi_slices.lifecycle import check_project, merge_heads_plan  # noqa: PLC0415
+
+    try:
+        project = Project.find(project_dir or Path.cwd())
+        if fix:
+            plan = merge_heads_plan(project, now=datetime.now(UTC))
+            if plan is not None:
+                _show(plan)
+                plan.apply(project.root)
+                project = Project.find(project.root)
+        problems = check_project(project)
+    except GenError as error:
+        raise _fail(str(error)) from None
+    for problem in problems:
+        err.print(f"[bold red]problem:[/] {problem}", markup=True)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"ok: {len(project.specs)} entities, {len(project.revisions)} migrations, one head")
+
+
 def main() -> None:
     app()

@@ -1,0 +1,229 @@
+"""A project's life around Copier: `gen new`, `gen update` and `gen check`.
+
+Who owns what, so that `copier update` never fights `gen`:
+- the template owns what it renders (core, auth, the starter entity, its own migrations);
+  an update merges its changes into those files;
+- the project owns the two registries (`_skip_if_exists` in copier.yml: rendered once, never
+  updated), `.env`, and everything `gen entity` writes, which the template never renders;
+- the migration history is shared: a template release may add a migration on top of its own
+  previous one while the project's `gen` migrations grew from that same revision, which leaves
+  two heads. `gen update` (and `gen check --fix`) then writes an empty merge revision, so
+  `alembic upgrade head` keeps working.
+"""
+
+import re
+import subprocess
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+
+from fastapi_slices import registry
+from fastapi_slices.errors import GenError, ProjectError
+from fastapi_slices.formatting import format_python
+from fastapi_slices.plan import Action, Plan
+from fastapi_slices.project import ANSWERS_FILE, MIGRATIONS_DIR, Project
+from fastapi_slices.render import PACKAGE_PARENT
+
+MIGRATION_NAME = re.compile(r"^\d{8}_\d{4}_[a-z0-9_]+\.py$")
+CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>) ", re.MULTILINE)
+MERGE_TEMPLATE = PACKAGE_PARENT / "fastapi_slices" / "templates" / "merge.py.jinja"
+
+
+def default_template_source() -> str | None:
+    """This checkout of fastapi-slices, when gen runs from one (an editable install)."""
+    root = PACKAGE_PARENT.parent
+    return str(root) if (root / "copier.yml").is_file() and (root / ".git").exists() else None
+
+
+def _copier_settings() -> Any:
+    from copier import Settings  # noqa: PLC0415 - copier takes half a second to import
+
+    return Settings()  # the user's own Copier settings must not change what gen does
+
+
+def new_project(
+    destination: Path,
+    *,
+    template: str | None,
+    vcs_ref: str | None,
+    answers: dict[str, str],
+    defaults: bool,
+) -> None:
+    """Render a new project; the source is stored absolute, so that updates keep working."""
+    from copier import run_copy  # noqa: PLC0415
+    from copier.errors import CopierError  # noqa: PLC0415
+
+    source = template or default_template_source()
+    if source is None:
+        raise GenError("no template: pass --template with a path or git URL of fastapi-slices")
+    if "://" not in source and not source.startswith(("gh:", "gl:", "git@")):
+        source = str(Path(source).expanduser().resolve())
+    if destination.exists() and any(destination.iterdir()):
+        raise GenError(f"{destination} exists and is not empty")
+    try:
+        run_copy(
+            source,
+            destination,
+            data=answers,
+            defaults=defaults,
+            vcs_ref=vcs_ref,
+            quiet=True,
+            unsafe=False,
+            settings=_copier_settings(),
+        )
+    except (CopierError, ValueError) as error:
+        raise GenError(f"copier could not render the project: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _git(root: Path, *arguments: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", *arguments],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except FileNotFoundError:
+        raise ProjectError("git is not installed") from None
+    except subprocess.CalledProcessError as error:
+        raise ProjectError(
+            f"git {arguments[0]} failed: {_first_line(Exception(error.stderr))}"
+        ) from None
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    conflicts: list[str]
+    merge: Plan | None
+
+
+def update_project(project: Project, *, vcs_ref: str | None, now: datetime) -> UpdateResult:
+    """Bring the project to the template's newer version; report what needs a human."""
+    from copier import run_update  # noqa: PLC0415
+    from copier.errors import CopierError  # noqa: PLC0415
+
+    if _git(project.root, "status", "--porcelain"):
+        raise ProjectError("the project has uncommitted changes; commit or stash them first")
+    try:
+        run_update(
+            project.root,
+            defaults=True,
+            overwrite=True,
+            conflict="inline",
+            vcs_ref=vcs_ref,
+            quiet=True,
+            unsafe=False,
+            settings=_copier_settings(),
+        )
+    except (CopierError, ValueError) as error:
+        raise GenError(f"copier could not update the project: {_first_line(error)}") from None
+    updated = Project.find(project.root)
+    conflicts = sorted(set(_unmerged(updated.root)) | set(_marked(updated.root)))
+    merge = merge_heads_plan(updated, now=now)
+    if merge is not None:
+        merge.apply(updated.root)
+    return UpdateResult(conflicts=conflicts, merge=merge)
+
+
+def _unmerged(root: Path) -> list[str]:
+    """Files git holds in conflict, and patches Copier could not apply (*.rej)."""
+    found = [line.split("\t", 1)[1] for line in _git(root, "ls-files", "-u").splitlines()]
+    return found + [
+        str(path.relative_to(root)) for path in root.rglob("*.rej") if ".git" not in path.parts
+    ]
+
+
+def _marked(root: Path) -> list[str]:
+    """Changed files that hold inline conflict markers."""
+    changed = _git(root, "diff", "--name-only").splitlines()
+    found = []
+    for name in changed:
+        path = root / name
+        if path.is_file():
+            try:
+                if CONFLICT_MARKER.search(path.read_text(encoding="utf-8")):
+                    found.append(name)
+            except UnicodeDecodeError:
+                continue
+    return found
+
+
+def merge_heads_plan(project: Project, *, now: datetime) -> Plan | None:
+    """An empty revision joining every head into one, or None when there is one head."""
+    heads = project.heads()
+    if len(heads) < 2:
+        return None
+    revision = uuid.uuid4().hex[-12:]
+    name = PurePosixPath(str(MIGRATIONS_DIR)) / f"{now:%Y%m%d_%H%M}_merge_heads.py"
+    if project.read(name) is not None:
+        raise ProjectError(f"{name} exists already; wait a minute and run gen again")
+    environment = jinja2.Environment(
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    text = environment.from_string(MERGE_TEMPLATE.read_text()).render(
+        revision=revision, heads=heads, created=now.strftime("%Y-%m-%d %H:%M:%S+00:00")
+    )
+    formatted = format_python({name: text}, project.root)[name]
+    return Plan([Action("create", name, None, formatted, note=f"joins {', '.join(heads)}")])
+
+
+def check_project(project: Project) -> list[str]:
+    """Every way the project has drifted from what gen and Alembic expect; empty when sound."""
+    problems: list[str] = []
+    for key in ("_src_path", "_commit"):
+        if not project.answers.get(key):
+            problems.append(f"{ANSWERS_FILE}: no {key}; `copier update` cannot work")
+    heads = project.heads()
+    if len(heads) > 1:
+        problems.append(
+            f"alembic: {len(heads)} heads ({', '.join(heads)}); `gen check --fix` joins them"
+        )
+    for revision in project.revisions:
+        if not MIGRATION_NAME.match(revision.path.name):
+            problems.append(f"{revision.path}: not named yyyymmdd_HHmm_<slug>.py")
+    problems += _registry_problems(project)
+    return problems
+
+
+def _registry_problems(project: Project) -> list[str]:
+    """Each entity spec must be registered and its files present."""
+    from fastapi_slices.render import slice_paths  # noqa: PLC0415
+
+    problems: list[str] = []
+    models = project.read(project.models_registry)
+    routers = project.read(project.routers_registry)
+    if models is None or routers is None:
+        missing = project.models_registry if models is None else project.routers_registry
+        return [f"{missing}: missing; restore it from the template"]
+    for spec in project.specs.values():
+        names = spec.names
+        model_module = f"{project.package}.models.{names.snake}"
+        if (
+            registry.add_model(models, str(project.models_registry), model_module, names.pascal)
+            != models
+        ):
+            problems.append(f"{project.models_registry}: {names.pascal} is not registered")
+        if (
+            registry.add_router(
+                routers, str(project.routers_registry), f"{project.package}.api.v1", names.plural
+            )
+            != routers
+        ):
+            problems.append(f"{project.routers_registry}: {names.plural} router not registered")
+        for path in slice_paths(spec, project.package).values():
+            if project.read(path) is None:
+                problems.append(f"{path}: missing, though entity {names.pascal} lists it")
+    return problems
