@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Toolbox, render, run_migrations, run_project_checks
+from tests.support import ProjectChecks, render
 
 ENTITIES = {
     "with-users": [
@@ -80,25 +80,5 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return project
 
 
-def test_static_checks(toolbox: Toolbox, project: Path) -> None:
-    run_project_checks(toolbox, project)
-
-
-def test_tests_pass_on_sqlite(toolbox: Toolbox, project: Path) -> None:
-    output = toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider")
-    assert " passed" in output
-
-
-def test_tests_pass_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
-    output = toolbox.run(
-        project, "pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=postgres_database
-    )
-    assert " passed" in output
-
-
-def test_migrations_on_sqlite(toolbox: Toolbox, project: Path, tmp_path: Path) -> None:
-    run_migrations(toolbox, project, f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
-
-
-def test_migrations_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
-    run_migrations(toolbox, project, postgres_database)
+class TestGrownProject(ProjectChecks):
+    pass

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Toolbox, render, run_migrations, run_project_checks
+from tests.support import ProjectChecks, Toolbox, render, run_project_checks
 
 # Every option on (the defaults), every option off, and the starter without users.
 FULL_VARIANTS: dict[str, dict[str, Any]] = {
@@ -34,28 +34,8 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     )
 
 
-def test_static_checks(toolbox: Toolbox, project: Path) -> None:
-    run_project_checks(toolbox, project)
-
-
-def test_tests_pass_on_sqlite(toolbox: Toolbox, project: Path) -> None:
-    output = toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider")
-    assert " passed" in output
-
-
-def test_tests_pass_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
-    output = toolbox.run(
-        project, "pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=postgres_database
-    )
-    assert " passed" in output
-
-
-def test_migrations_on_sqlite(toolbox: Toolbox, project: Path, tmp_path: Path) -> None:
-    run_migrations(toolbox, project, f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
-
-
-def test_migrations_on_postgres(toolbox: Toolbox, project: Path, postgres_database: str) -> None:
-    run_migrations(toolbox, project, postgres_database)
+class TestRenderedProject(ProjectChecks):
+    pass
 
 
 @pytest.mark.parametrize("name", sorted(STATIC_VARIANTS))

@@ -14,6 +14,7 @@ Who owns what, so that `copier update` never fights `gen`:
 import re
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -39,10 +40,16 @@ def default_template_source() -> str | None:
     return str(root) if (root / "copier.yml").is_file() and (root / ".git").exists() else None
 
 
-def _copier_settings() -> Any:
+def _run_copier(doing: str, operation: Callable[..., Any], *args: Any, **options: Any) -> None:
+    """Run a Copier operation quietly, trusting nothing, ignoring the user's Copier settings;
+    its errors become one line."""
     from copier import Settings  # noqa: PLC0415 - copier takes half a second to import
+    from copier.errors import CopierError  # noqa: PLC0415
 
-    return Settings()  # the user's own Copier settings must not change what gen does
+    try:
+        operation(*args, quiet=True, unsafe=False, settings=Settings(), **options)
+    except (CopierError, ValueError) as error:
+        raise GenError(f"copier could not {doing}: {_first_line(error)}") from None
 
 
 def new_project(
@@ -55,7 +62,6 @@ def new_project(
 ) -> None:
     """Render a new project; the source is stored absolute, so that updates keep working."""
     from copier import run_copy  # noqa: PLC0415
-    from copier.errors import CopierError  # noqa: PLC0415
 
     source = template or default_template_source()
     if source is None:
@@ -64,19 +70,15 @@ def new_project(
         source = str(Path(source).expanduser().resolve())
     if destination.exists() and any(destination.iterdir()):
         raise GenError(f"{destination} exists and is not empty")
-    try:
-        run_copy(
-            source,
-            destination,
-            data=answers,
-            defaults=defaults,
-            vcs_ref=vcs_ref,
-            quiet=True,
-            unsafe=False,
-            settings=_copier_settings(),
-        )
-    except (CopierError, ValueError) as error:
-        raise GenError(f"copier could not render the project: {_first_line(error)}") from None
+    _run_copier(
+        "render the project",
+        run_copy,
+        source,
+        destination,
+        data=answers,
+        defaults=defaults,
+        vcs_ref=vcs_ref,
+    )
 
 
 def _first_line(error: BaseException) -> str:
@@ -111,23 +113,18 @@ class UpdateResult:
 def update_project(project: Project, *, vcs_ref: str | None, now: datetime) -> UpdateResult:
     """Bring the project to the template's newer version; report what needs a human."""
     from copier import run_update  # noqa: PLC0415
-    from copier.errors import CopierError  # noqa: PLC0415
 
     if _git(project.root, "status", "--porcelain"):
         raise ProjectError("the project has uncommitted changes; commit or stash them first")
-    try:
-        run_update(
-            project.root,
-            defaults=True,
-            overwrite=True,
-            conflict="inline",
-            vcs_ref=vcs_ref,
-            quiet=True,
-            unsafe=False,
-            settings=_copier_settings(),
-        )
-    except (CopierError, ValueError) as error:
-        raise GenError(f"copier could not update the project: {_first_line(error)}") from None
+    _run_copier(
+        "update the project",
+        run_update,
+        project.root,
+        defaults=True,
+        overwrite=True,
+        conflict="inline",
+        vcs_ref=vcs_ref,
+    )
     updated = Project.find(project.root)
     conflicts = sorted(set(_unmerged(updated.root)) | set(_marked(updated.root)))
     merge = merge_heads_plan(updated, now=now)
