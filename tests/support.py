@@ -1,12 +1,16 @@
 """Helpers the tests share: rendering the template, and running a project's own checks.
 
 Rendered projects do not install themselves: their dependencies go once into a shared
-environment (`.cache/project-venv`, see conftest.py), and their checks run with that
+environment (`.cache/project-venv`, see `project_toolbox`), and their checks run with that
 environment first on PATH and the project as working directory.
 """
 
+import fcntl
+import hashlib
 import os
+import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +67,53 @@ class Toolbox:
         return output
 
 
+def project_toolbox(workspace: Path) -> Toolbox:
+    """The shared environment, holding every dependency of a fully optioned project.
+
+    Built (from a project rendered into `workspace`) once per change of the rendered
+    dependency list; concurrent callers, such as pytest-xdist workers, take turns.
+    """
+    sample = render(workspace / "project", auth=True)
+    requirements = (sample / "pyproject.toml").read_bytes()
+    digest = hashlib.sha256(requirements + sys.version.encode()).hexdigest()
+    marker = PROJECT_VENV / "requirements.sha256"
+    lock = PROJECT_VENV.with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if not marker.is_file() or marker.read_text() != digest:
+            shutil.rmtree(PROJECT_VENV, ignore_errors=True)
+            uv = _uv()
+            subprocess.run(
+                [uv, "venv", "--quiet", "--python", sys.executable, str(PROJECT_VENV)], check=True
+            )
+            subprocess.run(
+                [
+                    uv,
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--compile-bytecode",
+                    "--python",
+                    str(PROJECT_VENV / "bin" / "python"),
+                    "-r",
+                    "pyproject.toml",
+                    "--group",
+                    "pyproject.toml:dev",
+                ],
+                cwd=sample,
+                check=True,
+            )
+            marker.write_text(digest)
+    return Toolbox(PROJECT_VENV / "bin")
+
+
+def _uv() -> str:
+    found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    assert found, "uv is missing: install this repository with its dev group (see README.md)"
+    return found
+
+
 def psql(statement: str) -> None:
     subprocess.run(
         ["psql", POSTGRES_URL, "-qAtc", statement], check=True, capture_output=True, text=True
@@ -90,3 +141,29 @@ def run_migrations(toolbox: Toolbox, project: Path, database_url: str) -> None:
         toolbox.run(project, "alembic", *step, **env)
     heads = toolbox.run(project, "alembic", "heads", **env)
     assert heads.count("(head)") <= 1, heads  # none at all when there is no table yet
+
+
+class ProjectChecks:
+    """The checks every rendered or grown project must pass; subclasses give `project`."""
+
+    def test_static_checks(self, toolbox: Toolbox, project: Path) -> None:
+        run_project_checks(toolbox, project)
+
+    def test_tests_pass_on_sqlite(self, toolbox: Toolbox, project: Path) -> None:
+        assert " passed" in toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider")
+
+    def test_tests_pass_on_postgres(
+        self, toolbox: Toolbox, project: Path, postgres_database: str
+    ) -> None:
+        output = toolbox.run(
+            project, "pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=postgres_database
+        )
+        assert " passed" in output
+
+    def test_migrations_on_sqlite(self, toolbox: Toolbox, project: Path, tmp_path: Path) -> None:
+        run_migrations(toolbox, project, f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
+
+    def test_migrations_on_postgres(
+        self, toolbox: Toolbox, project: Path, postgres_database: str
+    ) -> None:
+        run_migrations(toolbox, project, postgres_database)
