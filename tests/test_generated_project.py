@@ -41,6 +41,8 @@ ENTITIES = {
             "featured:bool:default=false",
             "--owned",
         ],
+        # The longest name gen accepts: every generated line must still fit.
+        ["ArchivedWarehouseStock", "label:str:unique", "item:ref=Item", "--owned"],
         [
             "Review",
             "book:ref=Book",

@@ -69,6 +69,7 @@ def test_plural_and_table_overrides() -> None:
         ("Metadata", "reserved"),
         ("User", "reserved"),
         ("Sheep", "plural"),
+        ("ArchivedWarehouseStockMove", "longer than 24 characters"),
     ],
 )
 def test_bad_entity_names(name: str, message: str) -> None:

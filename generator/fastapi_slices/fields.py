@@ -21,6 +21,8 @@ from fastapi_slices.naming import check_identifier
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 STRING_LENGTHS = {"str": 255, "email": 320, "url": 2083}
+# Text has no column length, but a request still may not send more than this (max= changes it).
+TEXT_MAX_LENGTH = 65_535
 
 
 @dataclass(frozen=True)
@@ -322,22 +324,29 @@ class Field:
 
     def read_annotation(self, enum_prefix: str) -> str:
         """The type in the Read schema: stored values are valid, so no validators."""
-        python = enum_prefix + self.enum_class if self.type == "enum" else TYPES[self.type].python
+        python = {"enum": enum_prefix + self.enum_class, "decimal": "JsonDecimal"}.get(
+            self.type, TYPES[self.type].python
+        )
         return f"{python} | None" if self.optional else python
 
     def _schema_base(self, enum_prefix: str) -> str:
-        return {
+        base = {
             "enum": enum_prefix + self.enum_class,
-            "email": "EmailStr",
+            "email": "EmailAddress",
             "url": "HttpUrlStr",
+            "datetime": "AwareDatetime",
         }.get(self.type, TYPES[self.type].python)
+        # JSON carries these as strings; input schemas are strict about every other type.
+        return f"FromString[{base}]" if self.type in {"date", "datetime", "uuid", "enum"} else base
 
     def input_annotation(self, enum_prefix: str) -> str:
         """The constrained type in Create and Update schemas."""
         base = self._schema_base(enum_prefix)
         constraints = self._constraints()
         if constraints:
-            base = f"Annotated[{base}, Field({', '.join(constraints)})]"
+            # A decimal is given as a JSON number: JsonNumber documents it with its bounds.
+            marker = ", JsonNumber" if self.type == "decimal" else ""
+            base = f"Annotated[{base}, Field({', '.join(constraints)}){marker}]"
         return base
 
     def _constraints(self) -> list[str]:
@@ -345,8 +354,10 @@ class Field:
         if self.type in {"str", "text", "email", "url"}:
             if self.min_length is not None:
                 found.append(f"min_length={self.min_length}")
-            if self.type == "str" or self.max is not None:
-                found.append(f"max_length={self.length if self.type != 'text' else self.max}")
+            if self.type == "text":
+                found.append(f"max_length={self.max or TEXT_MAX_LENGTH}")
+            elif self.type != "email" or self.max is not None:  # EmailAddress has its own
+                found.append(f"max_length={self.length}")
         elif self.type in {"int", "bigint"}:
             limits = INT64 if self.type == "bigint" else INT32
             found += [
@@ -448,7 +459,30 @@ class Field:
         fraction = Decimal("0.5") if value + 1 <= high else Decimal(0)
         if self.type == "float":
             return float(value + fraction)
-        return str((value + fraction).quantize(Decimal(1).scaleb(-self.scale)))
+        return float((value + fraction).quantize(Decimal(1).scaleb(-self.scale)))
+
+    def invalid_cell(self) -> str | None:
+        """A Python expression of a CSV cell the Create schema refuses (None: none is)."""
+        refused = {
+            "int": "twelve",
+            "bigint": "twelve",
+            "float": "twelve",
+            "decimal": "twelve",
+            "bool": "maybe",
+            "date": "someday",
+            "datetime": "someday",
+            "uuid": "not-a-uuid",
+            "json": "{not json",
+            "email": "not-an-email",
+            "url": "not a url",
+            "enum": "not_a_choice",
+            "ref": "twelve",
+        }
+        if self.type in refused:
+            return json.dumps(refused[self.type])
+        if self.length is not None or self.max is not None:
+            return f'"x" * {(self.length or int(self.max)) + 1}'
+        return None
 
     def payload_expression(self) -> str:
         """The factory's Python expression for this field: unique values use `number`."""
@@ -456,9 +490,7 @@ class Field:
             return literal(self.sample(1))
         if self.type in {"int", "bigint"}:
             return f"{int(self._sample_number(0))} + number"
-        if self.type == "decimal":
-            return f"str({self._sample_number(0)} + number)"
-        if self.type == "float":
+        if self.type in {"float", "decimal"}:
             return f"{self._sample_number(0)!r} + number"
         if self.type == "uuid":
             return 'f"00000000-0000-4000-8000-{number:012d}"'

@@ -9,7 +9,19 @@ imported names are sorted constants first, then classes, then the rest (ruff's o
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-STDLIB = frozenset({"collections", "datetime", "decimal", "enum", "itertools", "typing", "uuid"})
+STDLIB = frozenset(
+    {
+        "collections",
+        "datetime",
+        "decimal",
+        "enum",
+        "functools",
+        "itertools",
+        "logging",
+        "typing",
+        "uuid",
+    }
+)
 LINE_LENGTH = 100
 # Copier accepts package names up to this long. Lines are measured as if the package name were
 # this long, so that a starter rendered by Copier (which cannot run ruff) is formatted for any

@@ -36,6 +36,7 @@ _UNCOUNTABLE = frozenset(
     }
 )
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b)|[A-Z]?[a-z]+|[A-Z]+|\d+")
+MAX_NAME_LENGTH = 24  # in snake_case; the generated code is formatted for names this long
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 # Names that would shadow a module of the generated project or an attribute SQLAlchemy or
@@ -129,6 +130,11 @@ class EntityNames:
         if snake.replace("_", "") != name.replace("_", "").lower():
             raise SpecError(f"entity name {name!r} cannot be turned into PascalCase cleanly")
         check_identifier(snake, what="entity name")
+        if len(snake) > MAX_NAME_LENGTH:
+            raise SpecError(
+                f"entity name {name!r} is longer than {MAX_NAME_LENGTH} characters "
+                "(in snake_case): generated lines must fit"
+            )
         if snake in RESERVED_ENTITY_NAMES:
             raise SpecError(f"entity name {name!r} is reserved by the generated project")
         plural_name = plural or plural_snake(snake)

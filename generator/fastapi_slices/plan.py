@@ -67,31 +67,32 @@ class Plan:
         return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
 
     def apply(self, root: Path) -> None:
-        """Make every change, or none: on any failure the project is restored."""
+        """Make every change, or none: on any failure the project is restored, byte for byte."""
+        originals: dict[Path, tuple[bytes, int]] = {}  # the files changed, as they were
         staged: list[tuple[Path, Path]] = []  # (temporary file, destination)
+        done: list[Path] = []
+        failed = PurePosixPath(".")
         try:
             for action in self.changes:
+                failed, destination = action.path, root / action.path
+                if destination.exists():
+                    originals[destination] = (destination.read_bytes(), destination.stat().st_mode)
                 if action.after is not None:
-                    staged.append((_stage(root / action.path, action.after), root / action.path))
-        except OSError as error:
-            _discard(staged, root)
-            raise GenError(f"cannot write {error.filename or root}: {error.strerror}") from None
-        done: list[Action] = []
-        try:
+                    staged.append((_stage(destination, action.after), destination))
             for action in self.changes:
-                destination = root / action.path
+                failed, destination = action.path, root / action.path
                 if action.after is None:
                     destination.unlink()
                     _remove_empty_parents(destination.parent, root)
                 else:
                     temporary = next(t for t, d in staged if d == destination)
                     os.replace(temporary, destination)
-                done.append(action)
+                done.append(destination)
         except OSError as error:
-            _undo(done, root)
+            _undo(done, originals, root)
             _discard(staged, root)
             raise GenError(
-                f"cannot write {error.filename or root}: {error.strerror}; nothing was changed"
+                f"cannot write {failed}: {error.strerror}; nothing was changed"
             ) from None
 
 
@@ -114,15 +115,16 @@ def _discard(staged: list[tuple[Path, Path]], root: Path) -> None:
         _remove_empty_parents(temporary.parent, root)
 
 
-def _undo(done: list[Action], root: Path) -> None:
-    for action in reversed(done):
-        path = root / action.path
-        if action.before is None:
+def _undo(done: list[Path], originals: dict[Path, tuple[bytes, int]], root: Path) -> None:
+    for path in reversed(done):
+        if path in originals:
+            content, mode = originals[path]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            path.chmod(mode & 0o7777)
+        else:
             path.unlink(missing_ok=True)
             _remove_empty_parents(path.parent, root)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(action.before, encoding="utf-8")
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:

@@ -23,6 +23,7 @@ SLICE_FILES = {
     "migration.py.jinja": "alembic/versions/{migration}",
     "factory.py.jinja": "tests/factories/{snake}.py",
     "tests.py.jinja": "tests/api/v1/test_{plural}.py",
+    "tests_import.py.jinja": "tests/api/v1/test_{plural}_import.py",
     "spec.json.jinja": ".gen/entities/{snake}.json",
 }
 

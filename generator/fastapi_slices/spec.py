@@ -121,6 +121,15 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
         "enums": [c for c in contexts if c["type"] == "enum"],
         "constrained": [c for c in contexts if c["alias"]],
         "required": [c for c in contexts if c["required"]],
+        # A field and a CSV cell its schema refuses, for the import tests.
+        "invalid": next(
+            (
+                {"column": item.column, "text": item.invalid_cell()}
+                for item in fields
+                if item.invalid_cell() is not None
+            ),
+            None,
+        ),
         "updatable": [c for c in contexts if not c["is_ref"]],
         "has_unique": any(item.unique for item in fields),
         "sorts": [
@@ -210,7 +219,8 @@ def _field_context(
         "create_default": item.default_literal(prefix),
         "update_annotation": f"{schema_type} | MISSING{optional}",
         "read_annotation": item.read_annotation(prefix),
-        "filter_annotation": f"{item.read_annotation(prefix).removesuffix(' | None')} | None",
+        # Bounded as the field is: no value its column cannot hold reaches the database.
+        "filter_annotation": f"{schema_type} | None",
         "enum_class": f"{prefix}{item.enum_class}" if item.type == "enum" else "",
         "enum_members": [{"member": c.upper(), "value": c} for c in item.choices],
         "payload_expression": item.payload_expression(),
@@ -240,6 +250,7 @@ class _SliceImports:
             "migration",
             "factory",
             "tests",
+            "tests_import",
         )
         return {module: getattr(self, module)().render() for module in modules}
 
@@ -288,7 +299,13 @@ class _SliceImports:
         if self.spec.timestamps:
             found.add("datetime", "datetime")
         if "email" in self._types:
-            found.add("pydantic", "EmailStr")
+            found.add(common, "EmailAddress")
+        if "decimal" in self._types:
+            found.add(common, "JsonDecimal", "JsonNumber")
+        if self._types & {"date", "datetime", "uuid", "enum"}:
+            found.add(common, "FromString")
+        if "datetime" in self._types:
+            found.add("pydantic", "AwareDatetime")
         if "url" in self._types:
             found.add(common, "HttpUrlStr")
         return _add_python_types(found, self._types)
@@ -315,14 +332,25 @@ class _SliceImports:
             found.add(f"{package}.services.ownership", "owner_scope")
         if self.targets:
             found.add("typing", "Any").add(f"{package}.core.exceptions", "InvalidInputError")
+            found.add(f"{package}.core.csv_import", "Reference")
+        if any(target.owned for target in self.targets.values()):
+            found.add("functools", "partial")
         for target in self.targets.values():
             found.add(f"{package}.repositories.{target.snake}", f"{target.name}Repository")
+        # The CSV import
+        found.add("logging").add("collections.abc", "Callable").add("typing", "IO")
+        found.add(
+            f"{package}.core.csv_import", "CsvImport", "ImportSummary", "Rejection", "read_csv"
+        )
+        if self.project.auth:
+            found.add(f"{package}.models.user", "User")
         return found
 
     def routes(self) -> Imports:
         package, pascal, found = self.project.package_name, self.spec.names.pascal, self._new()
         found.add("typing", "Annotated")
         found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "status")
+        found.add(f"{package}.core.dependencies", "async_dependency")
         found.add(f"{package}.core.problems", "problem_responses")
         found.add(f"{package}.core.repository", "PageResult")
         found.add(self._own.format("models"), pascal)
@@ -332,9 +360,11 @@ class _SliceImports:
         )
         found.add(self._own.format("services"), f"{pascal}Service")
         if self.project.auth:
-            found.add(f"{package}.api.deps", "get_current_user")
-        if self.needs_actor:
-            found.add(f"{package}.api.deps", "CurrentUser")
+            found.add(f"{package}.api.deps", "CurrentUser", "get_current_user")
+        # The CSV import
+        found.add("fastapi", "Request").add(f"{package}.core.config", "SettingsDep")
+        found.add(f"{package}.core.csv_import", "CSV_UPLOAD", "RejectionLog", "spooled_text")
+        found.add(f"{package}.schemas.common", "ImportReport")
         return found
 
     def migration(self) -> Imports:
@@ -361,6 +391,15 @@ class _SliceImports:
         )
         found.add(self._own.format("schemas"), f"{names.pascal}Sort")
         return self._with_owners_and_targets(found)
+
+    def tests_import(self) -> Imports:
+        names, found = self.spec.names, self._new()
+        found.add("httpx", "AsyncClient").add("tests.csv_files", "csv_text")
+        found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
+        if self.targets:
+            found.add("sqlalchemy.ext.asyncio", "AsyncSession")
+            return self._with_owners_and_targets(found)
+        return found
 
     def _with_owners_and_targets(self, found: Imports) -> Imports:
         """Test code creates owners, and the rows an entity refers to."""

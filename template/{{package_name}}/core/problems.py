@@ -97,10 +97,32 @@ def install_problem_openapi(app: FastAPI) -> None:
                         response["content"] = {PROBLEM_MEDIA_TYPE: reference}
                         if status == "422":
                             response["description"] = STATUS_DESCRIPTIONS[422]
+        _integer_bounds(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _integer_bounds(node: Any) -> None:
+    """Give integer bounds back as integers, in place.
+
+    FastAPI's OpenAPI model holds bounds as floats, and a float rounds a bigint's limits past
+    the range of a bigint: the document would allow values the service refuses.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _integer_bounds(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in ("minimum", "maximum"):
+                if isinstance(node.get(key), float):
+                    node[key] = min(max(int(node[key]), _INT64[0]), _INT64[1])
+        for value in node.values():
+            _integer_bounds(value)
 
 
 def _summary_from_docstring(operation: dict[str, Any]) -> None:

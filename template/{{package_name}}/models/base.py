@@ -37,6 +37,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # Only SQLite needs `process_result_value`: other drivers return the zone, and a page
+        # of rows would pay two calls a value for nothing.
+        if dialect.name == "sqlite":
+            return super().result_processor(dialect, coltype)
+        return self.impl_instance.result_processor(dialect, coltype)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -49,6 +56,13 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSON().with_variant(JSONB(), "postgresql"),
     }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # SQLite would give a deleted row's id to the next row: a token, link or log line
+        # naming a deleted user would then name someone else. PostgreSQL never reuses ids.
+        if (table := cls.__dict__.get("__table__")) is not None:
+            table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
 class TimestampMixin:

@@ -1,0 +1,224 @@
+"""The generated service and the limit app under load, on loopback, against PostgreSQL."""
+
+import json
+import secrets
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import wrk
+from bench.environment import query, throwaway_database
+from tests.support import Toolbox
+
+BENCH = Path(__file__).parent
+ROWS = 10_000
+EMAIL = "bench@example.com"
+PASSWORD = "a long enough benchmark password"
+OPERATIONS = {
+    "get": "GET one by id",
+    "list": "GET a page of 50 (filter, sort)",
+    "create": "POST create",
+    "update": "PATCH",
+}
+
+
+@dataclass(frozen=True)
+class Flood:
+    """GETs alone, then beside a login flood, and what the flood itself got."""
+
+    connections: int  # flooding the login
+    alone: wrk.Load
+    beside_flood: wrk.Load
+    logins: wrk.Load
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how hard to load each figure."""
+
+    seconds: float
+    warmup_seconds: float
+    rounds: int  # runs per figure; each figure keeps its best
+    connections: int = 16
+    overload_connections: int = 128
+    flood_connections: int = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(
+    toolbox: Toolbox, app: str, *, cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[str]:
+    """Serve `app` with one uvicorn worker (uvloop, httptools); yields its base URL."""
+    port = _free_port()
+    command = [
+        str(toolbox.bin / "uvicorn"),
+        app,
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--loop=uvloop",
+        "--http=httptools",
+        "--no-access-log",  # the service writes its own access log; the limit app none
+    ]
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            command, cwd=cwd, env=toolbox.env(**env), stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"{app} exited at start:\n{log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _request(url: str, headers: dict[str, str], data: bytes | None = None) -> Any:
+    """The JSON answer of a GET (or, with `data`, a POST) to our own server."""
+    request = urllib.request.Request(url, data=data, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def check_same_answers(ours: wrk.Target, limit: wrk.Target) -> None:
+    """Refuse to compare the two apps unless they answer the same JSON to the same requests."""
+    for path in (f"/api/v1/items/{ours.first_id}", "/api/v1/items?is_active=true&sort=name"):
+        answers = [
+            _request(target.url + path, {"Authorization": f"Bearer {target.token}"})
+            for target in (ours, limit)
+        ]
+        if answers[0] != answers[1]:
+            raise RuntimeError(
+                f"GET {path}: the limit app answers differently; update it:\n"
+                f"service: {answers[0]}\nlimit:   {answers[1]}"
+            )
+
+
+def seed(service_url: str, database_url: str) -> tuple[str, int, int]:
+    """Register a user through the service, give it ROWS items; its token and their ids."""
+    user = _request(
+        f"{service_url}/api/v1/auth/register",
+        {"Content-Type": "application/json"},
+        json.dumps({"email": EMAIL, "password": PASSWORD}).encode(),
+    )
+    tokens = _request(
+        f"{service_url}/api/v1/auth/login",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        urllib.parse.urlencode({"username": EMAIL, "password": PASSWORD}).encode(),
+    )
+    # Every tenth item inactive: the page filter keeps nine in ten.
+    query(
+        database_url,
+        "INSERT INTO items (name, description, price, quantity, is_active, owner_id,"
+        " created_at, updated_at)"
+        f" SELECT 'item ' || lpad(n::text, 5, '0'), 'seeded', n % 1000 + 0.99, n % 97,"
+        f" n % 10 <> 0, {int(user['id'])}, now() - n * interval '1 minute', now()"
+        f" FROM generate_series(1, {ROWS}) AS n; ANALYZE",
+    )
+    first, last = query(database_url, "SELECT min(id), max(id) FROM items").split("|")
+    return str(tokens["access_token"]), int(first), int(last)
+
+
+def _run(target: wrk.Target, operation: str, connections: int, seconds: float) -> wrk.Load:
+    tag = uuid.uuid4().hex[:8]  # a run's names never collide with another's
+    return wrk.run(target, operation, connections=connections, seconds=seconds, tag=tag)
+
+
+def _best(loads: list[wrk.Load]) -> wrk.Load:
+    """The fastest run: whatever else the machine does can only slow a run down."""
+    return max(loads, key=lambda load: load.rate)
+
+
+def compare(ours: wrk.Target, limit: wrk.Target, plan: Plan) -> dict[str, dict[str, wrk.Load]]:
+    """Each operation on the service and on the limit app, at the same connection count.
+
+    After a warm-up each, the two take turns, `plan.rounds` times; each keeps its best run.
+    """
+    results = {}
+    targets = {"ours": ours, "limit": limit}
+    for operation in OPERATIONS:
+        runs: dict[str, list[wrk.Load]] = {name: [] for name in targets}
+        for target in targets.values():
+            _run(target, operation, plan.connections, plan.warmup_seconds)
+        for _ in range(plan.rounds):
+            for name, target in targets.items():
+                runs[name].append(_run(target, operation, plan.connections, plan.seconds))
+        results[operation] = {name: _best(loads) for name, loads in runs.items()}
+    return results
+
+
+def overload(target: wrk.Target, plan: Plan) -> dict[int, wrk.Load]:
+    """The GET at the usual connection count and at many more, taking turns."""
+    counts = (plan.connections, plan.overload_connections)
+    runs: dict[int, list[wrk.Load]] = {connections: [] for connections in counts}
+    for _ in range(plan.rounds):
+        for connections in counts:
+            runs[connections].append(_run(target, "get", connections, plan.seconds))
+    return {connections: _best(loads) for connections, loads in runs.items()}
+
+
+def login_flood(target: wrk.Target, plan: Plan) -> Flood:
+    """The GET alone, then beside wrong-password logins on a few connections.
+
+    Measured once: the first seconds of a flood are its worst, while the rate limit still
+    lets some logins through to the password check.
+    """
+    alone = _run(target, "get", plan.connections, plan.seconds)
+    flood = wrk.start(target, "login", connections=plan.flood_connections, seconds=plan.seconds)
+    beside = _run(target, "get", plan.connections, plan.seconds)
+    return Flood(plan.flood_connections, alone, beside, wrk.finish(flood))
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    operations: dict[str, dict[str, wrk.Load]]
+    overload: dict[int, wrk.Load]
+    flood: Flood
+
+
+def measure_load(toolbox: Toolbox, project: Path, workspace: Path, plan: Plan) -> LoadFigures:
+    """Serve `project` (a default render) and the limit app on one seeded database; load both."""
+    with throwaway_database() as database_url:
+        toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=database_url)
+        env = {"DATABASE_URL": database_url, "SECRET_KEY": secrets.token_urlsafe(48)}
+        service_env = env | {"ENVIRONMENT": "production", "ACCESS_TOKEN_MINUTES": "240"}
+        with (
+            serve(
+                toolbox, "app.main:app", cwd=project, env=service_env, log=workspace / "service.log"
+            ) as service_url,
+            serve(
+                toolbox, "limit_app:app", cwd=BENCH, env=env, log=workspace / "limit.log"
+            ) as limit_url,
+        ):
+            token, first_id, last_id = seed(service_url, database_url)
+            ours = wrk.Target(service_url, token, first_id, last_id)
+            limit = wrk.Target(limit_url, token, first_id, last_id)
+            check_same_answers(ours, limit)
+            return LoadFigures(
+                operations=compare(ours, limit, plan),
+                overload=overload(ours, plan),
+                flood=login_flood(ours, plan),
+            )

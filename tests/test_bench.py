@@ -1,0 +1,97 @@
+"""The benchmark's pure parts: reading wrk's output, and the report it prints."""
+
+import pytest
+
+from bench.report import Results, markdown, rows, summary
+from bench.service import Flood, LoadFigures
+from bench.tooling import Render, SuiteRun
+from bench.wrk import Load, parse
+
+WRK_OUTPUT = """\
+Running 10s test @ http://127.0.0.1:8000
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     6.51ms    2.10ms  40.12ms   88.00%
+    Req/Sec     1.23k   100.00     1.50k    70.00%
+  24600 requests in 10.00s, 9.80MB read
+  Non-2xx or 3xx responses: 12
+Requests/sec:   2460.00
+Transfer/sec:      0.98MB
+BENCH {"requests":24600,"duration_us":10000000,"connect":0,"read":1,"write":0,"timeout":2,\
+"non_2xx":12,"p50_us":6100,"p99_us":15250,"statuses":{"401":10,"429":2}}
+"""
+
+
+def load(rate: float, p99_ms: float = 10.0, failures: int = 0) -> Load:
+    return Load(
+        requests=int(rate * 10),
+        seconds=10.0,
+        p50_ms=p99_ms / 2,
+        p99_ms=p99_ms,
+        socket_errors=0,
+        timeouts=0,
+        non_2xx=failures,
+        statuses={},
+    )
+
+
+def results(*, get_rate: float, beside_flood: float) -> Results:
+    operations = {
+        operation: {"ours": load(700), "limit": load(1000)}
+        for operation in ("get", "list", "create", "update")
+    }
+    operations["get"]["ours"] = load(get_rate, p99_ms=20.0)
+    logins = Load(40, 10.0, 50.0, 90.0, 0, 0, 40, {401: 10, 429: 30})
+    return Results(
+        renders={"default": Render(cli_s=1.2, in_process_s=0.5, files=80)},
+        working_tree_cli_s=None,
+        gen_entity_s=0.6,
+        tests={"SQLite": SuiteRun(4.0, "100 passed"), "PostgreSQL": SuiteRun(5.0, "100 passed")},
+        load=LoadFigures(
+            operations=operations,
+            overload={16: load(700), 128: load(600)},
+            flood=Flood(4, alone=load(700), beside_flood=load(beside_flood), logins=logins),
+        ),
+    )
+
+
+def test_parse_reads_the_result_line() -> None:
+    result = parse(WRK_OUTPUT)
+    assert result.rate == 2460.0
+    assert (result.p50_ms, result.p99_ms) == (6.1, 15.25)
+    assert (result.socket_errors, result.timeouts, result.non_2xx) == (1, 2, 12)
+    assert result.failures == 15
+    assert result.statuses == {401: 10, 429: 2}
+
+
+def test_parse_refuses_output_without_a_result() -> None:
+    with pytest.raises(ValueError, match="no BENCH line"):
+        parse("unable to connect to 127.0.0.1:8000 Connection refused\n")
+
+
+def test_rows_give_ratios_to_the_limit_and_check_goals() -> None:
+    table = {row.figure: row for row in rows(results(get_rate=800, beside_flood=600))}
+    get = table["GET one by id: requests/s"]
+    assert (get.ours, get.limit, get.ratio, get.met) == ("800", "1,000", "0.80", True)
+    p99 = table["GET one by id: p99 ms"]
+    assert (p99.ratio, p99.met) == ("2.00", False)  # over 1.5 times the limit's
+    kept = table["overload: GET by id at 128 connections, requests/s (share kept)"]
+    assert (kept.ratio, kept.met) == ("0.86", True)
+    lost = table["login flood: GET by id beside the flood, requests/s (share lost)"]
+    assert (lost.ratio, lost.met) == ("0.14", True)
+
+
+def test_missed_goals_are_named() -> None:
+    table = rows(results(get_rate=600, beside_flood=400))
+    missed = summary(table)
+    assert "GET one by id: requests/s" in missed
+    assert "login flood" in missed
+    assert "POST create: requests/s" not in missed  # 0.70 of the limit is enough
+
+
+def test_markdown_lines_up_every_row() -> None:
+    text = markdown(rows(results(get_rate=800, beside_flood=600)))
+    lines = text.splitlines()
+    assert lines[0].startswith("| figure")
+    assert set(lines[1]) <= {"|", "-"}
+    assert len({len(line) for line in lines}) == 1
