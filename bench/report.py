@@ -4,6 +4,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
+from bench.csv_import import ImportFigure
 from bench.service import OPERATIONS, LoadFigures
 from bench.tooling import Render, SuiteRun
 from bench.wrk import Load
@@ -16,6 +17,7 @@ GEN_GOAL_S = 1.0
 TESTS_GOAL_S = 20.0
 OVERLOAD_GOAL = 0.8  # the share of the throughput kept at many connections
 FLOOD_GOAL = 0.30  # the most of the GET throughput a login flood may cost
+MEMORY_GROWTH_GOAL = 1.2  # peak memory of the biggest import over the smallest's
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Results:
     gen_entity_s: float
     tests: dict[str, SuiteRun]  # per database
     load: LoadFigures
+    imports: list[ImportFigure]  # the CSV import, per database and file size
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, default=str)
@@ -178,7 +181,28 @@ def rows(results: Results) -> list[Row]:
             operation, operations[operation]["ours"], operations[operation]["limit"]
         )
     ]
-    return _tool_rows(results) + load_rows + _stress_rows(results.load)
+    return (
+        _tool_rows(results) + load_rows + _stress_rows(results.load) + _import_rows(results.imports)
+    )
+
+
+def _import_rows(figures: list[ImportFigure]) -> list[Row]:
+    """Rows/s of each import, and whether its peak memory stayed flat as the file grew."""
+    found = []
+    for figure in figures:
+        smallest = min((f for f in figures if f.database == figure.database), key=lambda f: f.rows)
+        growth = figure.peak_mib / smallest.peak_mib
+        flat = figure is smallest or growth <= MEMORY_GROWTH_GOAL
+        found.append(
+            Row(
+                f"CSV import, {figure.rows:,} rows, {figure.database}: rows/s (peak memory)",
+                f"{figure.rows_per_second:,.0f} ({figure.peak_mib:.0f} MiB)",
+                ratio="" if figure is smallest else f"{growth:.2f}",
+                goal="" if figure is smallest else f"memory <= {MEMORY_GROWTH_GOAL}x",
+                met=None if figure is smallest else flat,
+            )
+        )
+    return found
 
 
 def markdown(table: list[Row]) -> str:

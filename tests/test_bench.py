@@ -2,6 +2,7 @@
 
 import pytest
 
+from bench.csv_import import ImportFigure
 from bench.report import Results, markdown, rows, summary
 from bench.service import Flood, LoadFigures
 from bench.tooling import Render, SuiteRun
@@ -35,7 +36,9 @@ def load(rate: float, p99_ms: float = 10.0, failures: int = 0) -> Load:
     )
 
 
-def results(*, get_rate: float, beside_flood: float) -> Results:
+def results(
+    *, get_rate: float, beside_flood: float, import_peaks: tuple[float, float] = (80.0, 82.0)
+) -> Results:
     operations = {
         operation: {"ours": load(700), "limit": load(1000)}
         for operation in ("get", "list", "create", "update")
@@ -52,6 +55,10 @@ def results(*, get_rate: float, beside_flood: float) -> Results:
             overload={16: load(700), 128: load(600)},
             flood=Flood(4, alone=load(700), beside_flood=load(beside_flood), logins=logins),
         ),
+        imports=[
+            ImportFigure("SQLite", 100_000, 4.0, import_peaks[0]),
+            ImportFigure("SQLite", 1_000_000, 40.0, import_peaks[1]),
+        ],
     )
 
 
@@ -95,3 +102,11 @@ def test_markdown_lines_up_every_row() -> None:
     assert lines[0].startswith("| figure")
     assert set(lines[1]) <= {"|", "-"}
     assert len({len(line) for line in lines}) == 1
+
+
+def test_import_rows_check_that_memory_stays_flat() -> None:
+    flat = {row.figure: row for row in rows(results(get_rate=800, beside_flood=600))}
+    big = flat["CSV import, 1,000,000 rows, SQLite: rows/s (peak memory)"]
+    assert (big.ours, big.ratio, big.met) == ("25,000 (82 MiB)", "1.02", True)
+    grown = rows(results(get_rate=800, beside_flood=600, import_peaks=(80.0, 400.0)))
+    assert [row.met for row in grown if row.figure.startswith("CSV import, 1,000,000")] == [False]
