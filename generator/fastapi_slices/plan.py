@@ -69,7 +69,7 @@ class Plan:
     def apply(self, root: Path) -> None:
         """Make every change, or none: on any failure the project is restored, byte for byte."""
         originals: dict[Path, tuple[bytes, int]] = {}  # the files changed, as they were
-        staged: list[tuple[Path, Path]] = []  # (temporary file, destination)
+        staged: dict[Path, Path] = {}  # destination -> its new content in a temporary file
         done: list[Path] = []
         failed = PurePosixPath(".")
         try:
@@ -78,15 +78,14 @@ class Plan:
                 if destination.exists():
                     originals[destination] = (destination.read_bytes(), destination.stat().st_mode)
                 if action.after is not None:
-                    staged.append((_stage(destination, action.after), destination))
+                    staged[destination] = _stage(destination, action.after)
             for action in self.changes:
                 failed, destination = action.path, root / action.path
                 if action.after is None:
                     destination.unlink()
                     _remove_empty_parents(destination.parent, root)
                 else:
-                    temporary = next(t for t, d in staged if d == destination)
-                    os.replace(temporary, destination)
+                    os.replace(staged[destination], destination)
                 done.append(destination)
         except OSError as error:
             _undo(done, originals, root)
@@ -109,8 +108,8 @@ def _stage(destination: Path, text: str) -> Path:
     return Path(name)
 
 
-def _discard(staged: list[tuple[Path, Path]], root: Path) -> None:
-    for temporary, _ in staged:
+def _discard(staged: dict[Path, Path], root: Path) -> None:
+    for temporary in staged.values():
         temporary.unlink(missing_ok=True)
         _remove_empty_parents(temporary.parent, root)
 

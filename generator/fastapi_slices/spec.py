@@ -86,23 +86,26 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
         raise SpecError("--owned needs users: this project was rendered without auth")
     fields: list[Field] = []
     targets: dict[str, Target] = {}
-    for parsed in spec.parsed_fields().items:
-        item = parsed
-        if item.is_ref:
-            target = project.entities.get(item.target)
-            if item.target == names.pascal:
-                raise SpecError(f"{item.token!r}: an entity cannot refer to itself")
-            if target is None:
-                known = ", ".join(sorted(project.entities)) or "none yet"
-                raise SpecError(f"{item.token!r}: unknown entity {item.target!r} (known: {known})")
-            targets[item.name] = target
-            item = replace(item, target_table=target.table)
-        fields.append(item)
+    for item in spec.parsed_fields().items:
+        if not item.is_ref:
+            fields.append(item)
+            continue
+        target = project.entities.get(item.target)
+        if item.target == names.pascal:
+            raise SpecError(f"{item.token!r}: an entity cannot refer to itself")
+        if target is None:
+            known = ", ".join(sorted(project.entities)) or "none yet"
+            raise SpecError(f"{item.token!r}: unknown entity {item.target!r} (known: {known})")
+        targets[item.name] = target
+        fields.append(replace(item, target_table=target.table))
     prefix = names.pascal
     contexts = [
         _field_context(item, prefix, targets.get(item.name), owned=spec.owned) for item in fields
     ]
-    needs_actor = project.auth and (spec.owned or any(t.owned for t in targets.values()))
+    # Factories of owned rows, or of rows that refer to owned rows, need an owner; services
+    # of such rows need the acting user.
+    owners_needed = spec.owned or any(target.owned for target in targets.values())
+    needs_actor = project.auth and owners_needed
     sorts = ["id", *(item.column for item in fields if item.sortable)]
     if spec.timestamps:
         sorts += ["created_at", "updated_at"]
@@ -112,8 +115,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
         "owned": spec.owned,
         "timestamps": spec.timestamps,
         "needs_actor": needs_actor,
-        # Factories of owned rows, or of rows that refer to owned rows, need an owner.
-        "owner_param": spec.owned or any(t.owned for t in targets.values()),
+        "owner_param": owners_needed,
         "fields": contexts,
         "refs": [c for c in contexts if c["is_ref"]],
         "ref_params": [f"{item.column}: int" for item in fields if item.is_ref],
@@ -144,7 +146,9 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> dict[str, Any]:
         "unique_constraints": _unique_constraints(names.table, fields, owned=spec.owned),
         "migration_indexes": _indexes(names.table, fields, owned=spec.owned),
     }
-    entity["imports"] = _SliceImports(spec, fields, targets, project, needs_actor).all()
+    entity["imports"] = _SliceImports(
+        spec, fields, targets, project, needs_actor, owners_needed
+    ).all()
     return {"entity": entity}
 
 
@@ -239,6 +243,7 @@ class _SliceImports:
     targets: dict[str, Target]
     project: ProjectFacts
     needs_actor: bool
+    owners_needed: bool
 
     def all(self) -> dict[str, str]:
         modules = (
@@ -262,10 +267,6 @@ class _SliceImports:
     @property
     def _types(self) -> set[str]:
         return {item.type for item in self.fields}
-
-    @property
-    def _owners_needed(self) -> bool:
-        return self.spec.owned or any(t.owned for t in self.targets.values())
 
     def _new(self) -> Imports:
         return Imports(self.project.package_name)
@@ -403,7 +404,7 @@ class _SliceImports:
 
     def _with_owners_and_targets(self, found: Imports) -> Imports:
         """Test code creates owners, and the rows an entity refers to."""
-        if self._owners_needed:
+        if self.owners_needed:
             found.add(f"{self.project.package_name}.models.user", "User")
         for target in self.targets.values():
             found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
