@@ -167,3 +167,33 @@ class ProjectChecks:
         self, toolbox: Toolbox, project: Path, postgres_database: str
     ) -> None:
         run_migrations(toolbox, project, postgres_database)
+
+
+def state(folder: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every file and folder under `folder`: mode, and the bytes of files."""
+    return {
+        str(path.relative_to(folder)): (
+            path.stat().st_mode,
+            path.read_bytes() if path.is_file() else None,
+        )
+        for path in sorted(folder.rglob("*"))
+        if ".git" not in path.parts
+    }
+
+
+def refused(project: Path, *arguments: str) -> str:
+    """Run gen in-process, expecting a refusal: exit code 2, one `error:` line, and the
+    project left as it was, modes included. Returns everything gen printed."""
+    from typer.testing import CliRunner  # noqa: PLC0415 - only the gen tests need these
+
+    from fastapi_slices.cli import app  # noqa: PLC0415
+
+    before = state(project)
+    result = CliRunner().invoke(app, [*arguments, "--project", str(project)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert state(project) == before
+    return result.output

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from fastapi_slices import plan
 from fastapi_slices.cli import app
-from tests.support import render
+from tests.support import refused, render
 
 runner = CliRunner()
 AUTHOR = ["entity", "Author", "name:str:max=120:unique", "bio:text?", "--owned"]
@@ -33,30 +33,6 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project(rendered: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(rendered, tmp_path / "project"))
-
-
-def state(folder: Path) -> dict[str, tuple[int, bytes | None]]:
-    """Every file and folder under `folder`: mode, and the bytes of files."""
-    return {
-        str(path.relative_to(folder)): (
-            path.stat().st_mode,
-            path.read_bytes() if path.is_file() else None,
-        )
-        for path in sorted(folder.rglob("*"))
-    }
-
-
-def refused(project: Path, *arguments: str) -> str:
-    """Run gen, expecting a refusal; its one line of error."""
-    before = state(project)
-    result = runner.invoke(app, [*arguments, "--project", str(project)])
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert state(project) == before
-    return lines[0]
 
 
 def succeeded(project: Path, *arguments: str) -> None:
