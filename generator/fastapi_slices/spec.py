@@ -361,7 +361,9 @@ class _SliceImports:
         )
         found.add(self._own.format("services"), f"{pascal}Service")
         if self.project.auth:
-            found.add(f"{package}.api.deps", "CurrentUser", "get_current_user")
+            found.add(f"{package}.api.deps", "CurrentUser")
+        if self.project.auth and not self.needs_actor:
+            found.add(f"{package}.api.deps", "get_current_user")
         # The CSV import
         found.add("fastapi", "Request").add(f"{package}.core.config", "SettingsDep")
         found.add(f"{package}.core.csv_import", "CSV_UPLOAD", "RejectionLog", "spooled_text")
