@@ -104,6 +104,12 @@ def _operation_rows(operation: str, ours: Load, limit: Load) -> list[Row]:
             rate_ratio >= RATE_GOALS[operation],
         ),
         Row(
+            f"{name}: server CPU per request, us",
+            f"{ours.cpu_us_per_request:,.0f}",
+            f"{limit.cpu_us_per_request:,.0f}",
+            f"{limit.cpu_us_per_request / ours.cpu_us_per_request:.2f}",
+        ),
+        Row(
             f"{name}: p50 ms",
             f"{ours.p50_ms:.1f}",
             f"{limit.p50_ms:.1f}",

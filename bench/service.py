@@ -1,6 +1,8 @@
 """The generated service and the limit app under load, on loopback, against PostgreSQL."""
 
+import dataclasses
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -52,6 +54,12 @@ class Plan:
     flood_connections: int = 4
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -62,8 +70,8 @@ def _free_port() -> int:
 @contextmanager
 def serve(
     toolbox: Toolbox, app: str, *, cwd: Path, env: dict[str, str], log: Path
-) -> Iterator[str]:
-    """Serve `app` with one uvicorn worker (uvloop, httptools); yields its base URL."""
+) -> Iterator["Server"]:
+    """Serve `app` with one uvicorn worker (uvloop, httptools) until the block ends."""
     port = _free_port()
     command = [
         str(toolbox.bin / "uvicorn"),
@@ -90,7 +98,7 @@ def serve(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -142,9 +150,17 @@ def seed(service_url: str, database_url: str) -> tuple[str, int, int]:
     return str(tokens["access_token"]), int(first), int(last)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far, from Linux's /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _run(target: wrk.Target, operation: str, connections: int, seconds: float) -> wrk.Load:
     tag = uuid.uuid4().hex[:8]  # a run's names never collide with another's
-    return wrk.run(target, operation, connections=connections, seconds=seconds, tag=tag)
+    before = _cpu_seconds(target.pid)
+    load = wrk.run(target, operation, connections=connections, seconds=seconds, tag=tag)
+    return dataclasses.replace(load, server_cpu_s=_cpu_seconds(target.pid) - before)
 
 
 def _best(loads: list[wrk.Load]) -> wrk.Load:
@@ -208,14 +224,14 @@ def measure_load(toolbox: Toolbox, project: Path, workspace: Path, plan: Plan) -
         with (
             serve(
                 toolbox, "app.main:app", cwd=project, env=service_env, log=workspace / "service.log"
-            ) as service_url,
+            ) as service,
             serve(
                 toolbox, "limit_app:app", cwd=BENCH, env=env, log=workspace / "limit.log"
-            ) as limit_url,
+            ) as limit_server,
         ):
-            token, first_id, last_id = seed(service_url, database_url)
-            ours = wrk.Target(service_url, token, first_id, last_id)
-            limit = wrk.Target(limit_url, token, first_id, last_id)
+            token, first_id, last_id = seed(service.url, database_url)
+            ours = wrk.Target(service.url, service.pid, token, first_id, last_id)
+            limit = wrk.Target(limit_server.url, limit_server.pid, token, first_id, last_id)
             check_same_answers(ours, limit)
             return LoadFigures(
                 operations=compare(ours, limit, plan),

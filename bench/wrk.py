@@ -21,11 +21,18 @@ class Load:
     timeouts: int
     non_2xx: int
     statuses: dict[int, int]  # counted for logins only
+    server_cpu_s: float = 0.0  # CPU time (user + system) the server spent during the run
 
     @property
     def rate(self) -> float:
         """Requests per second."""
         return self.requests / self.seconds
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        """The server's CPU time per request: what the throughput is made of, whatever else
+        the machine does meanwhile."""
+        return self.server_cpu_s / self.requests * 1e6
 
     @property
     def failures(self) -> int:
@@ -57,6 +64,7 @@ class Target:
     """A server under load, and what the requests need: a token and the seeded ids."""
 
     url: str
+    pid: int  # the server's process, whose CPU time each run reads
     token: str
     first_id: int
     last_id: int

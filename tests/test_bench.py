@@ -23,7 +23,7 @@ BENCH {"requests":24600,"duration_us":10000000,"connect":0,"read":1,"write":0,"t
 """
 
 
-def load(rate: float, p99_ms: float = 10.0, failures: int = 0) -> Load:
+def load(rate: float, p99_ms: float = 10.0, failures: int = 0, cpu_us: float = 1000) -> Load:
     return Load(
         requests=int(rate * 10),
         seconds=10.0,
@@ -33,6 +33,7 @@ def load(rate: float, p99_ms: float = 10.0, failures: int = 0) -> Load:
         timeouts=0,
         non_2xx=failures,
         statuses={},
+        server_cpu_s=rate * 10 * cpu_us / 1e6,
     )
 
 
@@ -43,7 +44,7 @@ def results(
         operation: {"ours": load(700), "limit": load(1000)}
         for operation in ("get", "list", "create", "update")
     }
-    operations["get"]["ours"] = load(get_rate, p99_ms=20.0)
+    operations["get"]["ours"] = load(get_rate, p99_ms=20.0, cpu_us=1250)
     logins = Load(40, 10.0, 50.0, 90.0, 0, 0, 40, {401: 10, 429: 30})
     return Results(
         renders={"default": Render(cli_s=1.2, in_process_s=0.5, files=80)},
@@ -80,6 +81,8 @@ def test_rows_give_ratios_to_the_limit_and_check_goals() -> None:
     table = {row.figure: row for row in rows(results(get_rate=800, beside_flood=600))}
     get = table["GET one by id: requests/s"]
     assert (get.ours, get.limit, get.ratio, get.met) == ("800", "1,000", "0.80", True)
+    cpu = table["GET one by id: server CPU per request, us"]
+    assert (cpu.ours, cpu.limit, cpu.ratio) == ("1,250", "1,000", "0.80")
     p99 = table["GET one by id: p99 ms"]
     assert (p99.ratio, p99.met) == ("2.00", False)  # over 1.5 times the limit's
     kept = table["overload: GET by id at 128 connections, requests/s (share kept)"]
