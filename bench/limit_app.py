@@ -56,9 +56,9 @@ class ItemUpdate(BaseModel):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # As many connections as each of the service's two pools: 5 kept, up to 15 under load.
+    # As many connections as each of the service's two pools: up to 20, kept once opened.
     async with asyncpg.create_pool(
-        os.environ["DATABASE_URL"], min_size=5, max_size=15
+        os.environ["DATABASE_URL"], min_size=1, max_size=20
     ) as app.state.pool:
         yield
 
