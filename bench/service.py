@@ -70,7 +70,7 @@ def _free_port() -> int:
 @contextmanager
 def serve(
     toolbox: Toolbox, app: str, *, cwd: Path, env: dict[str, str], log: Path
-) -> Iterator["Server"]:
+) -> Iterator[Server]:
     """Serve `app` with one uvicorn worker (uvloop, httptools) until the block ends."""
     port = _free_port()
     command = [
