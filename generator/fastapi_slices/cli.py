@@ -1,13 +1,16 @@
 """`gen`: grow a fastapi-slices project one entity slice at a time."""
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from fastapi_slices.errors import GenError
+from fastapi_slices.errors import GenError, SpecError
+from fastapi_slices.naming import check_identifier
 from fastapi_slices.plan import Plan, Verb
 from fastapi_slices.project import Project
 from fastapi_slices.spec import EntitySpec
@@ -25,10 +28,13 @@ COLOURS: dict[Verb, str] = {
     "create": "green",
     "inject": "yellow",
     "force": "yellow",
+    "update": "yellow",
+    "merge": "yellow",
     "remove": "red",
     "identical": "blue",
     "skip": "dim",
     "conflict": "bold red",
+    "unmerged": "bold red",
 }
 ProjectOption = Annotated[
     Path | None,
@@ -50,7 +56,10 @@ def _show(plan: Plan) -> None:
 
 
 def _carry_out(plan: Plan, project: Project, *, dry_run: bool) -> bool:
-    """Show the plan, then apply it unless it is a dry run; False when nothing changes."""
+    """Show the plan, then apply it unless it is a dry run; False when nothing changes.
+
+    Files merged with conflict markers are written, listed, and make the exit code 1.
+    """
     _show(plan)
     if plan.conflicts:
         raise _fail(f"{len(plan.conflicts)} conflict(s): nothing was written")
@@ -58,7 +67,47 @@ def _carry_out(plan: Plan, project: Project, *, dry_run: bool) -> bool:
         out.print(plan.diff(), markup=False, end="")
         return False
     plan.apply(project.root)
+    if plan.unmerged:
+        names = ", ".join(str(action.path) for action in plan.unmerged)
+        err.print(
+            f"[bold red]error:[/] your edits overlap gen's in {names}: resolve the conflict "
+            "markers (<<<<<<<), then run the checks",
+            markup=True,
+        )
+        raise typer.Exit(1)
     return bool(plan.changes)
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    """`--rename old=new` or `--backfill name=value`, repeated, as a dictionary."""
+    found: dict[str, str] = {}
+    for item in items or []:
+        key, separator, value = item.partition("=")
+        if not separator or not key or not value:
+            raise _fail(f"{option} {item!r}: write it as {option} NAME=VALUE")
+        if key in found:
+            raise _fail(f"{option} {key}: given twice")
+        found[key] = value
+    return found
+
+
+BackfillOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--backfill",
+        help="NAME=VALUE: the value of a field that becomes required, for rows already stored",
+        show_default=False,
+    ),
+]
+
+
+def _change(project: Project, request: EntitySpec, *, dry_run: bool, **options: Any) -> None:
+    """Plan a new or changed entity, carry it out, and say what comes next."""
+    from fastapi_slices.slices import entity_plan  # noqa: PLC0415 - keeps --help quick
+
+    plan = entity_plan(project, request, now=datetime.now(UTC), **options)
+    if _carry_out(plan, project, dry_run=dry_run):
+        out.print("\nNext: alembic upgrade head, then pytest.")
 
 
 @app.command()
@@ -78,13 +127,24 @@ def entity(
         str | None, typer.Option(help="The plural, when English rules get it wrong")
     ] = None,
     table: Annotated[str | None, typer.Option(help="The table name (default: the plural)")] = None,
+    rename: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rename",
+            help="OLD=NEW: a field of the existing entity that the new spec names NEW",
+            show_default=False,
+        ),
+    ] = None,
+    backfill: BackfillOption = None,
     dry_run: DryRunOption = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace files that exist and differ")
     ] = False,
     project_dir: ProjectOption = None,
 ) -> None:
-    """Add an entity slice: model, schemas, repository, service, routes, migration, tests.
+    """Add an entity slice (model, schemas, repository, service, routes, migration, tests),
+    or change an existing one to the spec given: your edits are merged, a migration alters
+    the table.
 
     \b
     Types:     str text int bigint float decimal bool date datetime uuid json email url
@@ -98,10 +158,11 @@ def entity(
       gen entity Book title:str:max=200:index isbn:str:unique price:decimal=10.2:min=0 \\
           published_on:date? status:enum=draft,published:default=draft \\
           author:ref=Author extra:json? --owned
+      gen entity Author name:str:max=160:unique bio:text? born:date? --owned
+      gen entity Author writer:str:unique --rename name=writer --owned
     """
+    renames, backfills = _pairs(rename, "--rename"), _pairs(backfill, "--backfill")
     try:
-        from fastapi_slices.slices import entity_plan  # noqa: PLC0415 - keeps --help quick
-
         project = Project.find(project_dir or Path.cwd())
         request = EntitySpec(
             name=name,
@@ -112,11 +173,118 @@ def entity(
             table=table,
         )
         request.names  # noqa: B018 - validates the name before anything else
-        plan = entity_plan(project, request, now=datetime.now(UTC), force=force)
-        if _carry_out(plan, project, dry_run=dry_run):
-            out.print("\nNext: alembic upgrade head, then pytest.")
+        _change(
+            project, request, dry_run=dry_run, force=force, renames=renames, backfills=backfills
+        )
     except GenError as error:
         raise _fail(str(error)) from None
+
+
+field_app = typer.Typer(
+    help="Add, remove or rename fields of an existing entity (as `gen entity` with its spec).",
+    no_args_is_help=True,
+)
+app.add_typer(field_app, name="field")
+EntityArgument = Annotated[str, typer.Argument(help="The entity, e.g. Book")]
+
+
+def _edit_fields(
+    project_dir: Path | None,
+    entity_name: str,
+    edit: Callable[[EntitySpec], tuple[list[str], dict[str, str]]],
+    *,
+    dry_run: bool,
+    backfills: dict[str, str] | None = None,
+) -> None:
+    """Change the stored spec's fields with `edit` (-> new tokens, renames), then plan it."""
+    try:
+        project = Project.find(project_dir or Path.cwd())
+        spec = project.find_spec(entity_name)
+        tokens, renames = edit(spec)
+        request = replace(spec.request(), fields=tokens)
+        _change(
+            project, request, dry_run=dry_run, force=False, renames=renames, backfills=backfills
+        )
+    except GenError as error:
+        raise _fail(str(error)) from None
+
+
+@field_app.command("add")
+def field_add(
+    entity_name: EntityArgument,
+    fields: Annotated[
+        list[str], typer.Argument(help="Fields as name:type[?][:modifier[=value]]...")
+    ],
+    backfill: BackfillOption = None,
+    dry_run: DryRunOption = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Add fields to an entity: its files gain them, a migration adds the columns.
+
+    \b
+    Examples:
+      gen field add Book pages:int? subtitle:str:max=120?
+      gen field add Book isbn:str:unique --backfill isbn=unknown
+    """
+    backfills = _pairs(backfill, "--backfill")
+
+    def add(spec: EntitySpec) -> tuple[list[str], dict[str, str]]:
+        existing = {item.name for item in spec.parsed_fields().items}
+        for token in fields:
+            name = token.partition(":")[0]
+            if name in existing:
+                raise SpecError(
+                    f"{token!r}: {spec.name} has a field {name!r} already; change it with "
+                    f"`gen entity {spec.name} ...` and its full spec"
+                )
+        return [*spec.fields, *fields], {}
+
+    _edit_fields(project_dir, entity_name, add, dry_run=dry_run, backfills=backfills)
+
+
+@field_app.command("remove")
+def field_remove(
+    entity_name: EntityArgument,
+    names: Annotated[list[str], typer.Argument(help="The fields' names")],
+    dry_run: DryRunOption = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Remove fields of an entity: its files lose them, a migration drops the columns.
+
+    \b
+    Example:
+      gen field remove Book subtitle
+    """
+
+    def remove(spec: EntitySpec) -> tuple[list[str], dict[str, str]]:
+        gone = {spec.field_named(name).name for name in names}
+        return [t for t in spec.fields if t.partition(":")[0] not in gone], {}
+
+    _edit_fields(project_dir, entity_name, remove, dry_run=dry_run)
+
+
+@field_app.command("rename")
+def field_rename(
+    entity_name: EntityArgument,
+    old: Annotated[str, typer.Argument(help="The field's name now")],
+    new: Annotated[str, typer.Argument(help="Its new name")],
+    dry_run: DryRunOption = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Rename a field: its files follow, a migration renames the column (its data stays).
+
+    \b
+    Example:
+      gen field rename Book title heading
+    """
+
+    def rename(spec: EntitySpec) -> tuple[list[str], dict[str, str]]:
+        item = spec.field_named(old)
+        check_identifier(new, what="field name")
+        renamed = item.renamed(new).token
+        return [renamed if t == item.token else t for t in spec.fields], {old: new}
+
+    _edit_fields(project_dir, entity_name, rename, dry_run=dry_run)
 
 
 @app.command()
@@ -137,7 +305,7 @@ def destroy(
         from fastapi_slices.slices import destroy_plan  # noqa: PLC0415 - keeps --help quick
 
         project = Project.find(project_dir or Path.cwd())
-        plan = destroy_plan(project, name, force=force)
+        plan = destroy_plan(project, name, force=force, now=datetime.now(UTC))
         _carry_out(plan, project, dry_run=dry_run)
     except GenError as error:
         raise _fail(str(error)) from None

@@ -5,76 +5,354 @@ A field token is `name:type[?][=value][:modifier[=value]]...`, shell-safe withou
     title:str:max=200:index   price:decimal=10.2:min=0   published_on:date?
     status:enum=draft,published:default=draft   author:ref=Author   extra:json?
 
-`Field.parse` is the only parser; the properties below are the only place that maps a field
-type to Python, SQLAlchemy, Alembic and Pydantic spellings, so templates stay free of logic.
+`Field.parse` is the only parser. What a type means in every layer (Python, SQLAlchemy,
+Alembic, Pydantic, test samples, imports, which changes keep its data) is one row of `TYPES`,
+so a new type, or a change of one, is made in one place and templates stay free of logic.
 """
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
 from fastapi_slices.errors import SpecError
 from fastapi_slices.naming import check_identifier
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
-STRING_LENGTHS = {"str": 255, "email": 320, "url": 2083}
 # Text has no column length, but a request still may not send more than this (max= changes it).
 TEXT_MAX_LENGTH = 65_535
+# A `.`-prefixed module is one of the generated project's: the package name goes in front.
+COMMON = ".schemas.common"
 
 
 @dataclass(frozen=True)
 class FieldType:
-    """What one type of the grammar means in each layer."""
+    """One type of the grammar, and everything it means in each layer."""
 
-    python: str  # annotation in models and Read schemas
+    name: str
+    python: str  # annotation in models (and Read schemas, unless `read` says otherwise)
     column: str  # SQLAlchemy type in the model ("" lets SQLAlchemy infer it from `python`)
     migration: str  # SQLAlchemy type as written in a migration
     modifiers: frozenset[str]  # which modifiers make sense
+    sample: Callable[["Field", int], Any]  # a valid JSON value for tests, by number
     sortable: bool = True
     filterable: bool = True
-    takes_value: bool = False  # enum=..., decimal=10.2, ref=Target
+    filters_by_default: bool = False  # few distinct values: an equality filter pays
+    value: Literal["", "decimal", "enum", "ref"] = ""  # what `type=value` holds
+    length: int | None = None  # the column length of a string type, unless max= is given
+    bounds: Literal["", "length", "value"] = ""  # what min= and max= bound
+    number: type[int] | type[float] | type[Decimal] | None = None  # parses bounds, defaults
+    int_range: tuple[int, int] | None = None
+    schema: str = ""  # the type in input schemas, when not `python`
+    from_string: bool = False  # JSON carries it as a string, which input schemas parse
+    read: str = ""  # the type in the Read schema, when not `python`
+    python_import: tuple[str, str] | None = None  # what the Python annotation needs
+    schema_imports: tuple[tuple[str, str], ...] = ()
+    migration_imports: tuple[tuple[str, str], ...] = ()
+    invalid: str | None = None  # a CSV cell the Create schema refuses (strings: too long)
+    unique_payload: Callable[["Field"], str] | None = None  # a factory expression of `number`
+    casts: frozenset[str] = frozenset()  # types a field may become, its data kept
+    # A value given on the command line (a backfill): how it is checked, and how a migration
+    # writes it as a Python value (`constructor("text")`; "" means a plain literal).
+    parse: Callable[[str], Any] | None = None
+    constructor: str = ""
+
+
+def _aware_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("no time zone")
+    return value
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("not an object")
+    return value
+
+
+def _row_id(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= INT32[1]:
+        raise ValueError("not an id")
+    return value
+
+
+def _day(number: int) -> int:
+    return 10 + number % 18
+
+
+def _unique_date(field: "Field") -> str:
+    # Distinct for every `number` a test run reaches, and always a real date.
+    return 'f"{2000 + number // 336}-{1 + number // 28 % 12:02d}-{1 + number % 28:02d}"'
+
+
+def _sample_text(field: "Field", number: int) -> str:
+    prefix, digits = field.text_parts()
+    return f"{prefix}{number:0{digits}d}"
+
+
+def _unique_text(field: "Field") -> str:
+    prefix, digits = field.text_parts()
+    return "f" + json.dumps(f"{prefix}{{number:0{digits}d}}")
+
+
+def _sample_number(field: "Field", number: int) -> Any:
+    low = Decimal(field.min) if field.min is not None else Decimal(0)
+    high = Decimal(field.max) if field.max is not None else low + 1000
+    steps = int(high - low)
+    value = low + (number % steps if steps > 0 else 0)
+    if field.kind.number is int:
+        return int(value)
+    fraction = Decimal("0.5") if value + 1 <= high else Decimal(0)
+    if field.type == "float":
+        return float(value + fraction)
+    return float((value + fraction).quantize(Decimal(1).scaleb(-field.scale)))
+
+
+def _unique_number(field: "Field") -> str:
+    start = _sample_number(field, 0)
+    return f"{start if field.kind.number is int else repr(start)} + number"
+
+
+def _pattern(text: str) -> Callable[["Field", int], str]:
+    """A sample from a pattern with `{name}`, `{dotted}`, `{number...}` and `{day}`."""
+    return lambda field, number: text.format(
+        name=field.name, dotted=field.name.replace("_", "."), number=number, day=_day(number)
+    )
+
+
+def _unique_pattern(text: str) -> Callable[["Field"], str]:
+    """The f-string of a pattern, its names filled in and `{number...}` left to the f-string."""
+    return lambda field: (
+        "f"
+        + json.dumps(
+            text.replace("{name}", field.name).replace("{dotted}", field.name.replace("_", "."))
+        )
+    )
 
 
 _ALL = frozenset({"unique", "index", "default", "min", "max", "filter", "sort"})
 _NO_BOUNDS = _ALL - {"min", "max"}
+_EMAIL = "{dotted}{number}@example.com"
+_URL = "https://example.com/{name}/{number}"
+_UUID = "00000000-0000-4000-8000-{number:012d}"
+_FROM_STRING = ((COMMON, "FromString"),)
+
+
+def _string(name: str, length: int | None, **options: Any) -> FieldType:
+    column = "String({length})" if length else "Text"
+    return FieldType(
+        name=name,
+        python="str",
+        column=options.pop("column", column),
+        migration=options.pop("migration", "sa.String(length={length})" if length else "sa.Text()"),
+        modifiers=options.pop("modifiers", _ALL),
+        sample=options.pop("sample", _sample_text),
+        length=length,
+        bounds=options.pop("bounds", "length"),
+        unique_payload=options.pop("unique_payload", _unique_text),
+        **options,
+    )
+
+
+def _number_type(name: str, python: str, column: str, migration: str, **options: Any) -> FieldType:
+    return FieldType(
+        name=name,
+        python=python,
+        column=column,
+        migration=migration,
+        sample=_sample_number,
+        bounds="value",
+        invalid='"twelve"',
+        unique_payload=_unique_number,
+        **options,
+    )
+
+
 TYPES: dict[str, FieldType] = {
-    "str": FieldType("str", "String({length})", "sa.String(length={length})", _ALL),
-    "text": FieldType("str", "Text", "sa.Text()", _ALL - {"unique", "index"}, filterable=False),
-    "int": FieldType("int", "", "sa.Integer()", _ALL),
-    "bigint": FieldType("int", "BigInteger", "sa.BigInteger()", _ALL),
-    "float": FieldType("float", "Double", "sa.Double()", _ALL - {"unique"}, filterable=False),
-    "decimal": FieldType(
-        "Decimal",
-        "Numeric({precision}, {scale})",
-        "sa.Numeric(precision={precision}, scale={scale})",
-        _ALL,
-        takes_value=True,
-    ),
-    "bool": FieldType("bool", "", "sa.Boolean()", _NO_BOUNDS - {"unique"}),
-    "date": FieldType("date", "", "sa.Date()", _NO_BOUNDS - {"default"}),
-    "datetime": FieldType(
-        "datetime", "", "sa.DateTime(timezone=True)", _NO_BOUNDS - {"default"}, filterable=False
-    ),
-    "uuid": FieldType("UUID", "", "sa.Uuid()", _NO_BOUNDS - {"default"}),
-    "json": FieldType(
-        "dict[str, Any]",
-        "",
-        'sa.JSON().with_variant(postgresql.JSONB(), "postgresql")',
-        frozenset(),
-        sortable=False,
-        filterable=False,
-    ),
-    "email": FieldType("str", "String({length})", "sa.String(length={length})", _ALL),
-    "url": FieldType("str", "String({length})", "sa.String(length={length})", _ALL),
-    "enum": FieldType(
-        "str", "String({length})", "sa.String(length={length})", _NO_BOUNDS, takes_value=True
-    ),
-    "ref": FieldType(
-        "int", "", "sa.Integer()", frozenset({"filter", "sort", "index"}), takes_value=True
-    ),
+    row.name: row
+    for row in (
+        _string("str", 255, casts=frozenset({"text", "email", "url", "enum"})),
+        _string(
+            "text",
+            None,
+            modifiers=_ALL - {"unique", "index"},
+            filterable=False,
+            casts=frozenset({"str", "email", "url"}),
+        ),
+        _number_type(
+            "int",
+            "int",
+            "",
+            "sa.Integer()",
+            modifiers=_ALL,
+            number=int,
+            int_range=INT32,
+            casts=frozenset({"bigint", "float", "decimal"}),
+        ),
+        _number_type(
+            "bigint",
+            "int",
+            "BigInteger",
+            "sa.BigInteger()",
+            modifiers=_ALL,
+            number=int,
+            int_range=INT64,
+            casts=frozenset({"decimal"}),
+        ),
+        _number_type(
+            "float",
+            "float",
+            "Double",
+            "sa.Double()",
+            modifiers=_ALL - {"unique"},
+            filterable=False,
+            number=float,
+            casts=frozenset({"decimal"}),
+        ),
+        _number_type(
+            "decimal",
+            "Decimal",
+            "Numeric({precision}, {scale})",
+            "sa.Numeric(precision={precision}, scale={scale})",
+            modifiers=_ALL,
+            value="decimal",
+            number=Decimal,
+            read="JsonDecimal",
+            python_import=("decimal", "Decimal"),
+            constructor="Decimal",
+            schema_imports=((COMMON, "JsonDecimal"), (COMMON, "JsonNumber")),
+            casts=frozenset({"float"}),
+        ),
+        FieldType(
+            name="bool",
+            python="bool",
+            column="",
+            migration="sa.Boolean()",
+            modifiers=_NO_BOUNDS - {"unique"},
+            sample=lambda field, number: (
+                (field.default != "true") if number % 2 else (field.default == "true")
+            ),
+            filters_by_default=True,
+            invalid='"maybe"',
+        ),
+        FieldType(
+            name="date",
+            python="date",
+            column="",
+            migration="sa.Date()",
+            modifiers=_NO_BOUNDS - {"default"},
+            sample=_pattern("2024-05-{day}"),
+            from_string=True,
+            python_import=("datetime", "date"),
+            schema_imports=_FROM_STRING,
+            invalid='"someday"',
+            unique_payload=_unique_date,
+            parse=date.fromisoformat,
+            constructor="date.fromisoformat",
+        ),
+        FieldType(
+            name="datetime",
+            python="datetime",
+            column="",
+            migration="sa.DateTime(timezone=True)",
+            modifiers=_NO_BOUNDS - {"default"},
+            sample=_pattern("2024-05-{day}T12:30:00Z"),
+            filterable=False,
+            schema="AwareDatetime",
+            from_string=True,
+            python_import=("datetime", "datetime"),
+            schema_imports=(*_FROM_STRING, ("pydantic", "AwareDatetime")),
+            invalid='"someday"',
+            unique_payload=lambda field: _unique_date(field)[:-1] + 'T12:30:00Z"',
+            parse=_aware_datetime,
+            constructor="datetime.fromisoformat",
+        ),
+        FieldType(
+            name="uuid",
+            python="UUID",
+            column="",
+            migration="sa.Uuid()",
+            modifiers=_NO_BOUNDS - {"default"},
+            sample=_pattern(_UUID),
+            from_string=True,
+            python_import=("uuid", "UUID"),
+            schema_imports=_FROM_STRING,
+            invalid='"not-a-uuid"',
+            unique_payload=_unique_pattern(_UUID),
+            parse=UUID,
+            constructor="UUID",
+        ),
+        FieldType(
+            name="json",
+            python="dict[str, Any]",
+            column="",
+            migration='sa.JSON().with_variant(postgresql.JSONB(), "postgresql")',
+            modifiers=frozenset(),
+            sample=lambda field, number: {"key": f"value {number}"},
+            sortable=False,
+            filterable=False,
+            python_import=("typing", "Any"),
+            migration_imports=(("sqlalchemy.dialects", "postgresql"),),
+            invalid='"{not json"',
+            parse=_json_object,
+        ),
+        _string(
+            "email",
+            320,
+            sample=_pattern(_EMAIL),
+            schema="EmailAddress",
+            schema_imports=((COMMON, "EmailAddress"),),
+            invalid='"not-an-email"',
+            unique_payload=_unique_pattern(_EMAIL),
+            casts=frozenset({"str", "text"}),
+        ),
+        _string(
+            "url",
+            2083,
+            sample=_pattern(_URL),
+            schema="HttpUrlStr",
+            schema_imports=((COMMON, "HttpUrlStr"),),
+            invalid='"not a url"',
+            unique_payload=_unique_pattern(_URL),
+            casts=frozenset({"str", "text"}),
+        ),
+        _string(
+            "enum",
+            None,
+            column="String({length})",
+            migration="sa.String(length={length})",
+            modifiers=_NO_BOUNDS,
+            sample=lambda field, number: field.choices[-1] if number % 2 else field.choices[0],
+            bounds="",
+            filters_by_default=True,
+            value="enum",
+            from_string=True,
+            schema_imports=_FROM_STRING,
+            invalid='"not_a_choice"',
+            unique_payload=None,
+            casts=frozenset({"str", "text"}),
+        ),
+        FieldType(
+            name="ref",
+            python="int",
+            column="",
+            migration="sa.Integer()",
+            modifiers=frozenset({"filter", "sort", "index"}),
+            sample=lambda field, number: number,
+            filters_by_default=True,
+            value="ref",
+            invalid='"twelve"',
+            parse=_row_id,
+        ),
+    )
 }
 # Names every generated model, schema or list endpoint already uses.
 RESERVED_FIELD_NAMES = frozenset(
@@ -146,7 +424,7 @@ class Field:
             raise SpecError(
                 f"{token!r}: unknown type {type_name!r}; use one of " + ", ".join(TYPES)
             )
-        if value and not kind.takes_value:
+        if value and not kind.value:
             raise SpecError(f"{token!r}: type {type_name} takes no '=value'")
         found: dict[str, Any] = {
             "name": name,
@@ -154,7 +432,7 @@ class Field:
             "token": token,
             "optional": optional,
         }
-        found |= cls._type_value(type_name, value, token)
+        found |= cls._type_value(kind, value, token)
         for modifier in cls._join_default_value(modifiers):
             key, has_value, argument = modifier.partition("=")
             if key not in _FLAGS + _VALUED:
@@ -187,13 +465,13 @@ class Field:
         return joined
 
     @staticmethod
-    def _type_value(type_name: str, value: str, token: str) -> dict[str, Any]:
-        if type_name == "decimal" and value:
+    def _type_value(kind: FieldType, value: str, token: str) -> dict[str, Any]:
+        if kind.value == "decimal" and value:
             match = re.fullmatch(r"(\d+)\.(\d+)", value)
             if not match or not 0 <= int(match[2]) <= int(match[1]) <= 38:
                 raise SpecError(f"{token!r}: decimal takes precision.scale, e.g. decimal=10.2")
             return {"precision": int(match[1]), "scale": int(match[2])}
-        if type_name == "enum":
+        if kind.value == "enum":
             choices = tuple(value.split(",")) if value else ()
             if not choices or not all(_ENUM_CHOICE.match(choice) for choice in choices):
                 raise SpecError(
@@ -202,7 +480,7 @@ class Field:
             if len(set(choices)) != len(choices):
                 raise SpecError(f"{token!r}: enum choices repeat")
             return {"choices": choices}
-        if type_name == "ref":
+        if kind.value == "ref":
             if not _PASCAL.match(value):
                 raise SpecError(f"{token!r}: ref takes an entity name, e.g. ref=Author")
             return {"target": value}
@@ -210,61 +488,72 @@ class Field:
 
     def _check_values(self) -> None:
         """Check min, max and default against the type, so the generated code compiles."""
-        token = self.token
-        number_kind = {"int": int, "bigint": int, "float": float, "decimal": Decimal}
-        if self.type in number_kind:
-            kind = number_kind[self.type]
-            low = None if self.min is None else _number(self.min, kind, token)
-            high = None if self.max is None else _number(self.max, kind, token)
-            limits = INT64 if self.type == "bigint" else INT32
-            if self.type in {"int", "bigint"} and any(
+        token, kind = self.token, self.kind
+        low = high = None
+        if kind.bounds == "value":
+            assert kind.number is not None
+            low = None if self.min is None else _number(self.min, kind.number, token)
+            high = None if self.max is None else _number(self.max, kind.number, token)
+            limits = kind.int_range
+            if limits and any(
                 bound is not None and not limits[0] <= bound <= limits[1] for bound in (low, high)
             ):
                 raise SpecError(f"{token!r}: bound outside the range of {self.type}")
-        elif self.min is not None or self.max is not None:
+        elif kind.bounds == "length":
             low = None if self.min is None else _number(self.min, int, token)
             high = None if self.max is None else _number(self.max, int, token)
             if (low is not None and low < 0) or (high is not None and high < 1):
                 raise SpecError(f"{token!r}: lengths must be positive")
             if self.type == "str" and high is not None and high > 10_000:
                 raise SpecError(f"{token!r}: str is at most 10000 long; use text")
-        else:
-            low = high = None
         if low is not None and high is not None and low > high:
             raise SpecError(f"{token!r}: min is greater than max")
         if self.default is not None:
-            self._check_default(low, high)
+            self.check_value(self.default, low, high, what="default")
 
-    def _check_default(self, low: Any, high: Any) -> None:
-        token, default = self.token, self.default
-        assert default is not None
+    def check_value(self, value: str, low: Any = None, high: Any = None, *, what: str) -> None:
+        """Refuse a value (a default, a backfill) that the field cannot hold."""
+        token, kind = self.token, self.kind
         if self.type == "bool":
-            if default not in {"true", "false"}:
-                raise SpecError(f"{token!r}: a bool default is true or false")
+            if value not in {"true", "false"}:
+                raise SpecError(f"{token!r}: a bool {what} is true or false")
             return
         if self.type == "enum":
-            if default not in self.choices:
-                raise SpecError(f"{token!r}: default {default!r} is not one of the choices")
+            if value not in self.choices:
+                raise SpecError(f"{token!r}: {what} {value!r} is not one of the choices")
             return
-        if self.type in {"int", "bigint", "float", "decimal"}:
-            kind = {"int": int, "bigint": int, "float": float, "decimal": Decimal}[self.type]
-            value = _number(default, kind, token)
-            if (low is not None and value < low) or (high is not None and value > high):
-                raise SpecError(f"{token!r}: default is outside min..max")
+        if kind.number is not None:
+            number = _number(value, kind.number, token)
+            if (low is not None and number < low) or (high is not None and number > high):
+                raise SpecError(f"{token!r}: {what} is outside min..max")
             if self.type == "decimal":
-                exponent = Decimal(default).as_tuple().exponent
+                exponent = Decimal(value).as_tuple().exponent
                 if isinstance(exponent, int) and -exponent > self.scale:
-                    raise SpecError(f"{token!r}: default has more than {self.scale} decimals")
+                    raise SpecError(f"{token!r}: {what} has more than {self.scale} decimals")
             return
-        length = len(default)
+        if kind.parse is not None:
+            try:
+                kind.parse(value)
+            except ValueError:
+                raise SpecError(f"{token!r}: {what} {value!r} is not a valid {self.type}") from None
+            return
+        self._check_text(value, low, high, what=what)
+
+    def _check_text(self, value: str, low: Any, high: Any, *, what: str) -> None:
+        token = self.token
+        length = len(value)
         if (low is not None and length < low) or length > (high or self.length or length):
-            raise SpecError(f"{token!r}: default length is outside min..max")
-        if self.type == "email" and "@" not in default:
-            raise SpecError(f"{token!r}: default is not an e-mail address")
-        if self.type == "url" and not re.match(r"https?://", default):
-            raise SpecError(f"{token!r}: default is not an http(s) URL")
+            raise SpecError(f"{token!r}: {what} length is outside min..max")
+        if self.type == "email" and "@" not in value:
+            raise SpecError(f"{token!r}: {what} is not an e-mail address")
+        if self.type == "url" and not re.match(r"https?://", value):
+            raise SpecError(f"{token!r}: {what} is not an http(s) URL")
 
     # Names -----------------------------------------------------------------------------
+
+    @property
+    def kind(self) -> FieldType:
+        return TYPES[self.type]
 
     @property
     def column(self) -> str:
@@ -278,26 +567,25 @@ class Field:
     @property
     def filterable(self) -> bool:
         """Equality filters: asked for, or implied by an index or a small set of values."""
-        kind = TYPES[self.type]
-        implied = self.unique or self.index or self.type in {"bool", "enum", "ref"}
-        return kind.filterable and (self.filter or implied)
+        implied = self.unique or self.index or self.kind.filters_by_default
+        return self.kind.filterable and (self.filter or implied)
 
     @property
     def sortable(self) -> bool:
-        return TYPES[self.type].sortable and (self.sort or self.unique or self.index)
+        return self.kind.sortable and (self.sort or self.unique or self.index)
 
     @property
     def length(self) -> int | None:
         """Column length of string-like types."""
         if self.type == "enum":
             return max(len(choice) for choice in self.choices)
-        if self.type in STRING_LENGTHS:
-            return int(self.max) if self.max is not None else STRING_LENGTHS[self.type]
+        if self.kind.length is not None:
+            return int(self.max) if self.max is not None else self.kind.length
         return None
 
     @property
     def min_length(self) -> int | None:
-        if self.type not in {"str", "text", "email", "url"}:
+        if self.kind.bounds != "length":
             return None
         if self.min is not None:
             return int(self.min) or None
@@ -308,36 +596,41 @@ class Field:
         """`status` of `Book` -> `BookStatus` (the entity name is prefixed by the template)."""
         return "".join(word.capitalize() for word in self.column.split("_"))
 
+    @property
+    def ondelete(self) -> str:
+        """A ref blocks deleting its target, or forgets it when optional."""
+        return "SET NULL" if self.optional else "RESTRICT"
+
     # Spellings ----------------------------------------------------------------------
 
+    def _type_template(self, template: str) -> str:
+        return template.format(length=self.length, precision=self.precision, scale=self.scale)
+
     def model_annotation(self) -> str:
-        python = TYPES[self.type].python
+        python = self.kind.python
         return f"{python} | None" if self.optional else python
 
     def column_type(self) -> str:
-        template = TYPES[self.type].column
-        return template.format(length=self.length, precision=self.precision, scale=self.scale)
+        return self._type_template(self.kind.column)
 
     def migration_type(self) -> str:
-        template = TYPES[self.type].migration
-        return template.format(length=self.length, precision=self.precision, scale=self.scale)
+        return self._type_template(self.kind.migration)
 
     def read_annotation(self, enum_prefix: str) -> str:
         """The type in the Read schema: stored values are valid, so no validators."""
-        python = {"enum": enum_prefix + self.enum_class, "decimal": "JsonDecimal"}.get(
-            self.type, TYPES[self.type].python
-        )
+        if self.type == "enum":
+            python = enum_prefix + self.enum_class
+        else:
+            python = self.kind.read or self.kind.python
         return f"{python} | None" if self.optional else python
 
     def _schema_base(self, enum_prefix: str) -> str:
-        base = {
-            "enum": enum_prefix + self.enum_class,
-            "email": "EmailAddress",
-            "url": "HttpUrlStr",
-            "datetime": "AwareDatetime",
-        }.get(self.type, TYPES[self.type].python)
+        if self.type == "enum":
+            base = enum_prefix + self.enum_class
+        else:
+            base = self.kind.schema or self.kind.python
         # JSON carries these as strings; input schemas are strict about every other type.
-        return f"FromString[{base}]" if self.type in {"date", "datetime", "uuid", "enum"} else base
+        return f"FromString[{base}]" if self.kind.from_string else base
 
     def input_annotation(self, enum_prefix: str) -> str:
         """The constrained type in Create and Update schemas."""
@@ -351,20 +644,20 @@ class Field:
 
     def _constraints(self) -> list[str]:
         found: list[str] = []
-        if self.type in {"str", "text", "email", "url"}:
+        kind = self.kind
+        if kind.bounds == "length":
             if self.min_length is not None:
                 found.append(f"min_length={self.min_length}")
             if self.type == "text":
                 found.append(f"max_length={self.max or TEXT_MAX_LENGTH}")
             elif self.type != "email" or self.max is not None:  # EmailAddress has its own
                 found.append(f"max_length={self.length}")
-        elif self.type in {"int", "bigint"}:
-            limits = INT64 if self.type == "bigint" else INT32
+        elif kind.int_range is not None:
             found += [
-                f"ge={self.min if self.min is not None else limits[0]}",
-                f"le={self.max if self.max is not None else limits[1]}",
+                f"ge={self.min if self.min is not None else kind.int_range[0]}",
+                f"le={self.max if self.max is not None else kind.int_range[1]}",
             ]
-        elif self.type in {"float", "decimal"}:
+        elif kind.bounds == "value":
             if self.min is not None:
                 found.append(f"ge={self._literal_number(self.min)}")
             if self.max is not None:
@@ -373,33 +666,43 @@ class Field:
                 found.append("allow_inf_nan=False")
             else:
                 found += [f"max_digits={self.precision}", f"decimal_places={self.scale}"]
-        elif self.type == "ref":
+        elif self.is_ref:
             found += ["ge=1", f"le={INT32[1]}"]
         return found
 
     def _literal_number(self, text: str) -> str:
         return f'Decimal("{text}")' if self.type == "decimal" else repr(float(text))
 
+    def value_literal(self, value: str, enum_prefix: str = "") -> str:
+        """The Python literal of a value given on the command line (a default, a backfill).
+
+        Enum values are members of the schema's enum class, or plain strings without a prefix.
+        """
+        if self.type == "bool":
+            return str(value == "true")
+        if self.type == "enum" and enum_prefix:
+            return f"{enum_prefix}{self.enum_class}.{value.upper()}"
+        if self.kind.number is int:
+            return str(int(value))
+        if self.type == "float":
+            return repr(float(value))
+        if self.type == "decimal":
+            return f'Decimal("{value}")'
+        return json.dumps(value)
+
+    def migration_literal(self, value: str) -> str:
+        """A value given on the command line as a migration writes it (no enum classes)."""
+        if self.kind.constructor:
+            return f"{self.kind.constructor}({json.dumps(value)})"
+        if self.kind.parse is not None:  # json objects and ids
+            return literal(self.kind.parse(value))
+        return self.value_literal(value)
+
     def default_literal(self, enum_prefix: str) -> str | None:
         """The Python literal of the Create schema default, or None when required."""
         if self.default is None:
             return "None" if self.optional else None
-        if self.type == "bool":
-            return str(self.default == "true")
-        if self.type == "enum":
-            return f"{enum_prefix}{self.enum_class}.{self.default.upper()}"
-        if self.type in {"int", "bigint"}:
-            return str(int(self.default))
-        if self.type == "float":
-            return repr(float(self.default))
-        if self.type == "decimal":
-            return f'Decimal("{self.default}")'
-        return json.dumps(self.default)
-
-    @property
-    def ondelete(self) -> str:
-        """A ref blocks deleting its target, or forgets it when optional."""
-        return "SET NULL" if self.optional else "RESTRICT"
+        return self.value_literal(self.default, enum_prefix)
 
     def mapped_column(self, *, unique_per_owner: bool = False) -> str:
         """The right-hand side of the model attribute.
@@ -416,28 +719,13 @@ class Field:
         # With nothing to add, the annotation alone maps the column.
         return f"mapped_column({', '.join(arguments)})" if arguments else ""
 
+    # Test data ------------------------------------------------------------------------
+
     def sample(self, number: int) -> Any:
         """A valid JSON value for tests; samples 1 and 2 differ wherever the type allows."""
-        if self.type == "bool":
-            return (self.default != "true") if number % 2 else (self.default == "true")
-        if self.type == "enum":
-            return self.choices[-1] if number % 2 else self.choices[0]
-        if self.type in {"int", "bigint", "float", "decimal"}:
-            return self._sample_number(number)
-        day = 10 + number % 18
-        fixed: dict[str, Any] = {
-            "date": f"2024-05-{day}",
-            "datetime": f"2024-05-{day}T12:30:00Z",
-            "json": {"key": f"value {number}"},
-            "uuid": f"00000000-0000-4000-8000-{number:012d}",
-            "email": f"{self.name.replace('_', '.')}{number}@example.com",
-            "url": f"https://example.com/{self.name}/{number}",
-        }
-        if self.type in fixed:
-            return fixed[self.type]
-        return self._sample_text(number)
+        return self.kind.sample(self, number)
 
-    def _text_parts(self) -> tuple[str, int]:
+    def text_parts(self) -> tuple[str, int]:
         """A prefix and a number of digits whose sum fits the length bounds: `name 0001`."""
         longest = self.length or (int(self.max) if self.max is not None else 200)
         prefix = f"{self.name.replace('_', ' ')} "
@@ -445,61 +733,24 @@ class Field:
         digits = min(digits, longest)
         return prefix[: max(0, longest - digits)], digits
 
-    def _sample_text(self, number: int) -> str:
-        prefix, digits = self._text_parts()
-        return f"{prefix}{number:0{digits}d}"
-
-    def _sample_number(self, number: int) -> Any:
-        low = Decimal(self.min) if self.min is not None else Decimal(0)
-        high = Decimal(self.max) if self.max is not None else low + 1000
-        steps = int(high - low)
-        value = low + (number % steps if steps > 0 else 0)
-        if self.type in {"int", "bigint"}:
-            return int(value)
-        fraction = Decimal("0.5") if value + 1 <= high else Decimal(0)
-        if self.type == "float":
-            return float(value + fraction)
-        return float((value + fraction).quantize(Decimal(1).scaleb(-self.scale)))
-
     def invalid_cell(self) -> str | None:
         """A Python expression of a CSV cell the Create schema refuses (None: none is)."""
-        refused = {
-            "int": "twelve",
-            "bigint": "twelve",
-            "float": "twelve",
-            "decimal": "twelve",
-            "bool": "maybe",
-            "date": "someday",
-            "datetime": "someday",
-            "uuid": "not-a-uuid",
-            "json": "{not json",
-            "email": "not-an-email",
-            "url": "not a url",
-            "enum": "not_a_choice",
-            "ref": "twelve",
-        }
-        if self.type in refused:
-            return json.dumps(refused[self.type])
+        if self.kind.invalid is not None:
+            return self.kind.invalid
         if self.length is not None or self.max is not None:
             return f'"x" * {(self.length or int(self.max)) + 1}'
         return None
 
     def payload_expression(self) -> str:
         """The factory's Python expression for this field: unique values use `number`."""
-        if not self.unique:
-            return literal(self.sample(1))
-        if self.type in {"int", "bigint"}:
-            return f"{int(self._sample_number(0))} + number"
-        if self.type in {"float", "decimal"}:
-            return f"{self._sample_number(0)!r} + number"
-        if self.type == "uuid":
-            return 'f"00000000-0000-4000-8000-{number:012d}"'
-        if self.type == "email":
-            return f'f"{self.name.replace("_", ".")}{{number}}@example.com"'
-        if self.type == "url":
-            return f'f"https://example.com/{self.name}/{{number}}"'
-        prefix, digits = self._text_parts()
-        return "f" + json.dumps(f"{prefix}{{number:0{digits}d}}")
+        if self.unique and self.kind.unique_payload is not None:
+            return self.kind.unique_payload(self)
+        return literal(self.sample(1))
+
+    def renamed(self, name: str) -> "Field":
+        """This field under another name, its token rewritten to match."""
+        token = name + self.token[len(self.name) :]
+        return replace(self, name=name, token=token)
 
 
 def literal(value: Any) -> str:

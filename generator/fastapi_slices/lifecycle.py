@@ -197,6 +197,7 @@ def check_project(project: Project) -> list[str]:
 
 def _registry_problems(project: Project) -> list[str]:
     """Each entity spec must be registered and its files present."""
+    from fastapi_slices.context import build_context  # noqa: PLC0415
     from fastapi_slices.render import slice_paths  # noqa: PLC0415
 
     problems: list[str] = []
@@ -220,7 +221,7 @@ def _registry_problems(project: Project) -> list[str]:
             != routers
         ):
             problems.append(f"{project.routers_registry}: {names.plural} router not registered")
-        for path in slice_paths(spec, project.package).values():
+        for path in slice_paths(build_context(spec, project.facts())).values():
             if project.read(path) is None:
                 problems.append(f"{path}: missing, though entity {names.pascal} lists it")
     return problems

@@ -1,9 +1,13 @@
 """A plan: every change `gen` will make, decided in memory before anything is written.
 
 Each action has a verb, shown in a fixed-width column, and an inverse (what `destroy` does):
-create <-> remove, inject <-> remove lines. Applying writes every new file to a temporary
-sibling first, then renames them into place; if anything fails, what was already replaced is
-put back, so the project ends either fully changed or as it was.
+create <-> remove, inject <-> remove lines. `merge` writes a file with the user's edits and
+gen's change together; `unmerged` writes one whose edits overlapped gen's, with conflict
+markers for the user to resolve; `update` rewrites gen's own records (specs, base copies).
+
+Applying writes every new file to a temporary sibling first, then renames them into place; if
+anything fails, what was already replaced is put back, so the project ends either fully
+changed or as it was.
 """
 
 import difflib
@@ -16,8 +20,21 @@ from typing import Literal
 
 from fastapi_slices.errors import GenError
 
-Verb = Literal["create", "identical", "inject", "remove", "skip", "conflict", "force"]
-CHANGES: frozenset[Verb] = frozenset({"create", "inject", "remove", "force"})
+Verb = Literal[
+    "create",
+    "identical",
+    "inject",
+    "remove",
+    "skip",
+    "conflict",
+    "force",
+    "merge",
+    "unmerged",
+    "update",
+]
+CHANGES: frozenset[Verb] = frozenset(
+    {"create", "inject", "remove", "force", "merge", "unmerged", "update"}
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,14 @@ class Plan:
     @property
     def changes(self) -> list[Action]:
         return [action for action in self.actions if action.changes]
+
+    @property
+    def unmerged(self) -> list[Action]:
+        """Files written with conflict markers: the user resolves them."""
+        return [action for action in self.actions if action.verb == "unmerged"]
+
+    def extend(self, other: "Plan") -> None:
+        self.actions += other.actions
 
     def lines(self) -> Iterator[tuple[Verb, str]]:
         for action in self.actions:
@@ -146,7 +171,7 @@ def decide(
         return Action("identical" if after is not None else "skip", path, before, after)
     if after is None:
         return Action("remove", path, before, after)
-    if before is None or verb in {"inject", "remove"}:  # lines added to or taken out of a file
+    if before is None or verb in {"inject", "remove", "update"}:  # edits gen may always make
         return Action(verb, path, before, after)
     if force:
         return Action("force", path, before, after)

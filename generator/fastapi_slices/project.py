@@ -1,9 +1,11 @@
 """A project rendered from the fastapi-slices template, as `gen` sees it."""
 
 import ast
+import re
+import subprocess
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 import yaml
@@ -84,14 +86,71 @@ class Project:
                 raise ProjectError(f"{path.relative_to(self.root)}: {error}") from None
         return found
 
-    def facts(self) -> ProjectFacts:
+    def facts(self, specs: dict[str, EntitySpec] | None = None) -> ProjectFacts:
+        """What the templates know of the project, with `specs` (default: the stored ones)."""
         targets = {
             name: Target(
                 name=name, snake=spec.names.snake, table=spec.names.table, owned=spec.owned
             )
-            for name, spec in self.specs.items()
+            for name, spec in (self.specs if specs is None else specs).items()
         }
         return ProjectFacts(package_name=self.package, auth=self.auth, entities=targets)
+
+    def find_spec(self, name: str) -> EntitySpec:
+        """An entity's spec by name, in any case (`Book`, `book`, `book_review`)."""
+        for spec in self.specs.values():
+            if name in {spec.name, spec.names.pascal, spec.names.snake} or (
+                name.lower() == spec.names.pascal.lower()
+            ):
+                return spec
+        known = ", ".join(sorted(self.specs)) or "none"
+        raise SpecError(f"no entity {name!r} (entities: {known})")
+
+    @property
+    def starter_answer(self) -> bool:
+        """Whether the answers say the template renders the starter entity."""
+        return bool(self.answers.get("starter_entity"))
+
+    def answers_without_starter(self) -> str:
+        """The answers file, saying that the starter entity is gone (so no update renders
+        it again)."""
+        text = self.read(Path(ANSWERS_FILE)) or ""
+        changed, count = re.subn(
+            r"^starter_entity: true$", "starter_entity: false", text, flags=re.MULTILINE
+        )
+        if count != 1:
+            raise ProjectError(f"{ANSWERS_FILE}: cannot find `starter_entity: true` to change")
+        return changed
+
+    # Git ----------------------------------------------------------------------------
+
+    def committed(self, folder: PurePosixPath) -> set[PurePosixPath]:
+        """The files under `folder` that the last commit holds (none outside git)."""
+        try:
+            result = subprocess.run(
+                ["git", "ls-tree", "-r", "--name-only", "--full-name", "HEAD", "--", str(folder)],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            return set()
+        if result.returncode != 0:  # not a repository, or no commit yet
+            return set()
+        prefix = self._git_prefix()
+        return {PurePosixPath(line.removeprefix(prefix)) for line in result.stdout.splitlines()}
+
+    def _git_prefix(self) -> str:
+        """The project folder inside its repository (`""` at the top, `services/api/`...)."""
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-prefix"],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
 
     # Migrations -------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """Render an entity slice in memory: the same templates Copier renders for the starter."""
 
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
 
-from fastapi_slices.spec import EntitySpec, ProjectFacts, build_context
+from fastapi_slices.context import SliceContext
 
 PACKAGE_PARENT = Path(__file__).parent.parent  # holds fastapi_slices/, in a checkout or not
 
@@ -26,6 +27,15 @@ SLICE_FILES = {
     "tests_import.py.jinja": "tests/api/v1/test_{plural}_import.py",
     "spec.json.jinja": ".gen/entities/{snake}.json",
 }
+# The files that live with the spec: each change of spec (or of generator) merges into them,
+# and gen keeps a copy of what it last wrote (`.gen/base/<entity>/<name>.py`) as the merge's
+# base. The migration is history and the spec a record: gen writes each once.
+LIVING = tuple(
+    template
+    for template in SLICE_FILES
+    if template not in {"migration.py.jinja", "spec.json.jinja"}
+)
+BASE_FOLDER = PurePosixPath(".gen/base")
 
 
 def _environment() -> jinja2.Environment:
@@ -38,35 +48,36 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def slice_paths(spec: EntitySpec, package: str) -> dict[str, PurePosixPath]:
+_ENVIRONMENT = _environment()
+
+
+def slice_paths(context: SliceContext) -> dict[str, PurePosixPath]:
     """Where each slice template's file goes in the project."""
-    names = spec.names
-    assert spec.migration is not None
+    entity = context.entity
     return {
         template: PurePosixPath(
             pattern.format(
-                package=package,
-                snake=names.snake,
-                plural=names.plural,
-                migration=spec.migration.filename,
+                package=context.package_name,
+                snake=entity.snake,
+                plural=entity.plural,
+                migration=context.migration.filename,
             )
         )
         for template, pattern in SLICE_FILES.items()
     }
 
 
-def render_slice(spec: EntitySpec, project: ProjectFacts) -> dict[PurePosixPath, str]:
-    """Every file of the slice, by project-relative path."""
-    assert spec.migration is not None
-    context: dict[str, Any] = build_context(spec, project)
-    context |= {
-        "package_name": project.package_name,
-        "auth": project.auth,
-        "migration": spec.migration.__dict__,
-        "spec_json": spec.to_json(),
-    }
-    environment = _environment()
-    return {
-        path: environment.get_template(f"{TEMPLATE_ROOT}/{template}").render(context)
-        for template, path in slice_paths(spec, project.package_name).items()
-    }
+def base_path(snake: str, template: str) -> PurePosixPath:
+    """Where gen keeps its last rendering of a living slice file: `.gen/base/book/model.py`."""
+    return BASE_FOLDER / snake / template.removesuffix(".jinja")
+
+
+def render_template(template: str, variables: Mapping[str, Any]) -> str:
+    """One of the entity templates (`drop_migration.py.jinja`...), rendered."""
+    return _ENVIRONMENT.get_template(f"{TEMPLATE_ROOT}/{template}").render(variables)
+
+
+def render_slice(context: SliceContext) -> dict[str, str]:
+    """Every file of the slice, by template name."""
+    variables = context.variables()
+    return {template: render_template(template, variables) for template in SLICE_FILES}

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi_slices.spec import EntitySpec, Migration, ProjectFacts, build_context
+from fastapi_slices.context import build_context
+from fastapi_slices.spec import EntitySpec, Migration, ProjectFacts
 
 STARTER_FIELDS = [
     "name:str:max=120:unique",
@@ -39,13 +40,9 @@ def starter_spec(*, auth: bool) -> EntitySpec:
 
 
 def starter_context(*, auth: bool) -> dict[str, Any]:
-    spec = starter_spec(auth=auth)
     # The package name only appears in import lines; starter.jinja fills it in.
-    context = build_context(spec, ProjectFacts(package_name=PACKAGE, auth=auth))
-    assert spec.migration is not None
-    context["migration"] = spec.migration.__dict__
-    context["spec_json"] = spec.to_json()
-    return context
+    context = build_context(starter_spec(auth=auth), ProjectFacts(package_name=PACKAGE, auth=auth))
+    return context.as_json_data()
 
 
 def render_starter_jinja() -> str:

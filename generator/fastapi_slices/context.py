@@ -1,0 +1,280 @@
+"""The template context of a slice: one typed value, built once per spec, that every slice
+template reads (Phoenix builds one `%Schema{}` the same way).
+
+The values are frozen dataclasses of plain data, so that the starter entity's context can be
+carried to Copier as JSON (`starter.py`) and read by the same templates there.
+"""
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from fastapi_slices.errors import SpecError
+from fastapi_slices.fields import Field, literal
+from fastapi_slices.slice_imports import SliceImports
+from fastapi_slices.spec import EntitySpec, Migration, ProjectFacts, Target
+from fastapi_slices.tables import Column, ForeignKey, Index, Table, UniqueConstraint, build_table
+
+
+@dataclass(frozen=True)
+class EnumMember:
+    member: str  # DRAFT
+    value: str  # draft
+
+
+@dataclass(frozen=True)
+class FieldContext:
+    """What the templates print for one field."""
+
+    name: str
+    column: str
+    type: str
+    optional: bool
+    required: bool
+    unique: bool
+    filterable: bool
+    is_ref: bool
+    model_annotation: str
+    mapped_column: str
+    alias: str  # a named Annotated type in the schemas, when the field has constraints
+    alias_type: str
+    create_annotation: str
+    create_default: str | None
+    update_annotation: str
+    read_annotation: str
+    filter_annotation: str
+    enum_class: str
+    enum_members: tuple[EnumMember, ...]
+    payload_expression: str
+    sample: str
+    other_sample: str
+    target: Target | None  # refs: the entity referred to
+
+
+@dataclass(frozen=True)
+class InvalidCell:
+    column: str
+    text: str  # a Python expression of the cell
+
+
+@dataclass(frozen=True)
+class SortOption:
+    member: str  # TITLE_DESC
+    value: str  # -title
+
+
+@dataclass(frozen=True)
+class SliceImportBlocks:
+    model: str
+    schema: str
+    repository: str
+    service: str
+    routes: str
+    migration: str
+    factory: str
+    tests: str
+    tests_import: str
+
+
+@dataclass(frozen=True)
+class EntityContext:
+    pascal: str
+    snake: str
+    plural: str
+    table: str
+    kebab_plural: str
+    title: str
+    title_plural: str
+    a_title: str
+    owned: bool
+    timestamps: bool
+    needs_actor: bool  # services take the acting user
+    owner_param: bool  # factories take an owner
+    fields: tuple[FieldContext, ...]
+    refs: tuple[FieldContext, ...]
+    ref_params: list[str]  # a list, as in JSON: templates add lists to it
+    filters: tuple[FieldContext, ...]
+    enums: tuple[FieldContext, ...]
+    constrained: tuple[FieldContext, ...]
+    required: tuple[FieldContext, ...]
+    invalid: InvalidCell | None  # a field and a CSV cell its schema refuses
+    updatable: tuple[FieldContext, ...]
+    has_unique: bool
+    sorts: tuple[SortOption, ...]
+    default_sort: str
+    columns: tuple[Column, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+    unique_constraints: tuple[UniqueConstraint, ...]
+    migration_indexes: tuple[Index, ...]
+    imports: SliceImportBlocks
+
+
+@dataclass(frozen=True)
+class SliceContext:
+    """Everything a slice template reads, as the names it reads them by."""
+
+    entity: EntityContext
+    package_name: str
+    auth: bool
+    migration: Migration
+    spec_json: str
+    table: Table  # read by Python (migrations of changes), not by the templates
+
+    def variables(self) -> dict[str, Any]:
+        """The template's variables."""
+        return {
+            "entity": self.entity,
+            "package_name": self.package_name,
+            "auth": self.auth,
+            "migration": self.migration,
+            "spec_json": self.spec_json,
+        }
+
+    def as_json_data(self) -> dict[str, Any]:
+        """The variables as plain data, for a template that cannot run Python (Copier)."""
+        return {
+            name: asdict(value) if name in {"entity", "migration"} else value
+            for name, value in self.variables().items()
+        }
+
+
+def resolve_fields(
+    spec: EntitySpec, project: ProjectFacts
+) -> tuple[tuple[Field, ...], dict[str, Target]]:
+    """The spec's fields, each ref knowing its target's table; and the targets by field."""
+    names = spec.names
+    fields: list[Field] = []
+    targets: dict[str, Target] = {}
+    for item in spec.parsed_fields().items:
+        if not item.is_ref:
+            fields.append(item)
+            continue
+        if item.target == names.pascal:
+            raise SpecError(f"{item.token!r}: an entity cannot refer to itself")
+        target = project.entities.get(item.target)
+        if target is None:
+            known = ", ".join(sorted(project.entities)) or "none yet"
+            raise SpecError(f"{item.token!r}: unknown entity {item.target!r} (known: {known})")
+        targets[item.name] = target
+        fields.append(replace(item, target_table=target.table))
+    return tuple(fields), targets
+
+
+def entity_table(spec: EntitySpec, project: ProjectFacts) -> Table:
+    fields, _ = resolve_fields(spec, project)
+    return build_table(spec.names.table, fields, owned=spec.owned, timestamps=spec.timestamps)
+
+
+def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
+    """The context of a spec's slice; refuses a spec the project cannot hold."""
+    if spec.owned and not project.auth:
+        raise SpecError("--owned needs users: this project was rendered without auth")
+    if spec.migration is None:
+        raise SpecError(f"entity {spec.name!r} has no migration recorded")
+    names = spec.names
+    fields, targets = resolve_fields(spec, project)
+    prefix = names.pascal
+    contexts = tuple(
+        _field_context(item, prefix, targets.get(item.name), owned=spec.owned) for item in fields
+    )
+    # Factories of owned rows, or of rows that refer to owned rows, need an owner; services
+    # of such rows need the acting user.
+    owners_needed = spec.owned or any(target.owned for target in targets.values())
+    needs_actor = project.auth and owners_needed
+    sorts = ["id", *(item.column for item in fields if item.sortable)]
+    if spec.timestamps:
+        sorts += ["created_at", "updated_at"]
+    table = build_table(names.table, fields, owned=spec.owned, timestamps=spec.timestamps)
+    imports = SliceImports(
+        names=names,
+        fields=fields,
+        targets=targets,
+        project=project,
+        owned=spec.owned,
+        timestamps=spec.timestamps,
+        needs_actor=needs_actor,
+        owners_needed=owners_needed,
+    )
+    invalid = next(
+        (
+            InvalidCell(item.column, cell)
+            for item in fields
+            if (cell := item.invalid_cell()) is not None
+        ),
+        None,
+    )
+    entity = EntityContext(
+        pascal=names.pascal,
+        snake=names.snake,
+        plural=names.plural,
+        table=names.table,
+        kebab_plural=names.kebab_plural,
+        title=names.title,
+        title_plural=names.title_plural,
+        a_title=("an " if names.title[0] in "AEIOU" else "a ") + names.title.lower(),
+        owned=spec.owned,
+        timestamps=spec.timestamps,
+        needs_actor=needs_actor,
+        owner_param=owners_needed,
+        fields=contexts,
+        refs=tuple(c for c in contexts if c.is_ref),
+        ref_params=[f"{item.column}: int" for item in fields if item.is_ref],
+        filters=tuple(c for c in contexts if c.filterable),
+        enums=tuple(c for c in contexts if c.type == "enum"),
+        constrained=tuple(c for c in contexts if c.alias),
+        required=tuple(c for c in contexts if c.required),
+        invalid=invalid,
+        updatable=tuple(c for c in contexts if not c.is_ref),
+        has_unique=any(item.unique for item in fields),
+        sorts=tuple(
+            SortOption(f"{name.upper()}{suffix}", f"{sign}{name}")
+            for name in sorts
+            for sign, suffix in (("", ""), ("-", "_DESC"))
+        ),
+        default_sort="CREATED_AT_DESC" if spec.timestamps else "ID_DESC",
+        columns=table.columns,
+        foreign_keys=table.foreign_keys,
+        unique_constraints=table.unique_constraints,
+        migration_indexes=table.indexes,
+        imports=SliceImportBlocks(**imports.all()),
+    )
+    return SliceContext(
+        entity=entity,
+        package_name=project.package_name,
+        auth=project.auth,
+        migration=spec.migration,
+        spec_json=spec.to_json(),
+        table=table,
+    )
+
+
+def _field_context(item: Field, prefix: str, target: Target | None, *, owned: bool) -> FieldContext:
+    input_type = item.input_annotation(prefix)
+    alias = f"{prefix}{item.enum_class}" if input_type.startswith("Annotated[") else ""
+    optional = " | None" if item.optional else ""
+    schema_type = alias or input_type
+    return FieldContext(
+        name=item.name,
+        column=item.column,
+        type=item.type,
+        optional=item.optional,
+        required=item.default_literal(prefix) is None,
+        unique=item.unique,
+        filterable=item.filterable,
+        is_ref=item.is_ref,
+        model_annotation=item.model_annotation(),
+        mapped_column=item.mapped_column(unique_per_owner=owned),
+        alias=alias,
+        alias_type=input_type if alias else "",
+        create_annotation=schema_type + optional,
+        create_default=item.default_literal(prefix),
+        update_annotation=f"{schema_type} | MISSING{optional}",
+        read_annotation=item.read_annotation(prefix),
+        # Bounded as the field is: no value its column cannot hold reaches the database.
+        filter_annotation=f"{schema_type} | None",
+        enum_class=f"{prefix}{item.enum_class}" if item.type == "enum" else "",
+        enum_members=tuple(EnumMember(c.upper(), c) for c in item.choices),
+        payload_expression=item.payload_expression(),
+        sample=literal(item.sample(1)),
+        other_sample=literal(item.sample(2)),
+        target=target,
+    )

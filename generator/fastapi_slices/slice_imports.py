@@ -1,0 +1,193 @@
+"""The import block of each module of a slice: one method a module.
+
+What a field type needs (its Python type, schema helpers, migration types) comes from its row
+in `fields.TYPES`; what the slice's options need is decided here.
+"""
+
+from dataclasses import dataclass
+
+from fastapi_slices.fields import Field
+from fastapi_slices.imports import Imports
+from fastapi_slices.naming import EntityNames
+from fastapi_slices.spec import ProjectFacts, Target
+
+MODULES = (
+    "model",
+    "schema",
+    "repository",
+    "service",
+    "routes",
+    "migration",
+    "factory",
+    "tests",
+    "tests_import",
+)
+
+
+@dataclass(frozen=True)
+class SliceImports:
+    names: EntityNames
+    fields: tuple[Field, ...]
+    targets: dict[str, Target]  # by field name
+    project: ProjectFacts
+    owned: bool
+    timestamps: bool
+    needs_actor: bool
+    owners_needed: bool
+
+    def all(self) -> dict[str, str]:
+        return {module: getattr(self, module)().render() for module in MODULES}
+
+    @property
+    def _own(self) -> str:
+        """`app.<layer>.book`-style module prefix of the entity: fill in the layer."""
+        return f"{self.project.package_name}.{{}}.{self.names.snake}"
+
+    def _new(self) -> Imports:
+        return Imports(self.project.package_name)
+
+    def _module(self, module: str) -> str:
+        """A module name of the rows, the project's own ones (`.schemas...`) made absolute."""
+        return self.project.package_name + module if module.startswith(".") else module
+
+    def _python_types(self, found: Imports) -> Imports:
+        """Imports for the Python types of the fields' annotations."""
+        for item in self.fields:
+            if item.kind.python_import is not None:
+                found.add(*item.kind.python_import)
+        return found
+
+    def model(self) -> Imports:
+        package, found = self.project.package_name, self._new()
+        found.add("sqlalchemy.orm", "Mapped", "mapped_column")
+        found.add(
+            f"{package}.models.base", "Base", *(["TimestampMixin"] if self.timestamps else [])
+        )
+        for item in self.fields:
+            if item.column_type():
+                found.add("sqlalchemy", item.column_type().split("(")[0])
+            if item.is_ref:
+                target = self.targets[item.name]
+                found.add("sqlalchemy", "ForeignKey").add("sqlalchemy.orm", "relationship")
+                found.add(f"{package}.models.{target.snake}", target.name)
+        if self.owned:
+            found.add("sqlalchemy", "ForeignKey")
+            if any(item.unique for item in self.fields):
+                found.add("sqlalchemy", "UniqueConstraint")
+        return self._python_types(found)
+
+    def schema(self) -> Imports:
+        common, found = f"{self.project.package_name}.schemas.common", self._new()
+        found.add(common, "InputSchema", "Page", "PageQuery", "ReadSchema")
+        found.add("enum", "StrEnum").add("pydantic", "MISSING")
+        prefix = self.names.pascal
+        if any(item.input_annotation(prefix).startswith("Annotated[") for item in self.fields):
+            found.add("typing", "Annotated").add("pydantic", "Field")
+        if self.timestamps:
+            found.add("datetime", "datetime")
+        for item in self.fields:
+            for module, name in item.kind.schema_imports:
+                found.add(self._module(module), name)
+        return self._python_types(found)
+
+    def repository(self) -> Imports:
+        pascal, found = self.names.pascal, self._new()
+        found.add("sqlalchemy", "ColumnElement")
+        found.add(f"{self.project.package_name}.core.repository", "PageResult", "Repository")
+        found.add(self._own.format("models"), pascal)
+        return found.add(self._own.format("schemas"), f"{pascal}Query")
+
+    def service(self) -> Imports:
+        package, pascal, found = self.project.package_name, self.names.pascal, self._new()
+        found.add(f"{package}.core.db", "SessionDep")
+        found.add(f"{package}.core.exceptions", "NotFoundError")
+        found.add(f"{package}.core.repository", "PageResult")
+        found.add(self._own.format("models"), pascal)
+        found.add(self._own.format("repositories"), f"{pascal}Repository")
+        found.add(
+            self._own.format("schemas"), f"{pascal}Create", f"{pascal}Query", f"{pascal}Update"
+        )
+        if self.needs_actor:
+            found.add(f"{package}.models.user", "User")
+            found.add(f"{package}.services.ownership", "owner_scope")
+        if self.targets:
+            found.add("typing", "Any").add(f"{package}.core.exceptions", "InvalidInputError")
+            found.add(f"{package}.core.csv_import", "Reference")
+        if any(target.owned for target in self.targets.values()):
+            found.add("functools", "partial")
+        for target in self.targets.values():
+            found.add(f"{package}.repositories.{target.snake}", f"{target.name}Repository")
+        # The CSV import
+        found.add("logging").add("collections.abc", "Callable").add("typing", "IO")
+        found.add(
+            f"{package}.core.csv_import", "CsvImport", "ImportSummary", "Rejection", "read_csv"
+        )
+        if self.project.auth:
+            found.add(f"{package}.models.user", "User")
+        return found
+
+    def routes(self) -> Imports:
+        package, pascal, found = self.project.package_name, self.names.pascal, self._new()
+        found.add("typing", "Annotated")
+        found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "status")
+        found.add(f"{package}.core.dependencies", "async_dependency")
+        found.add(f"{package}.core.problems", "problem_responses")
+        found.add(f"{package}.core.repository", "PageResult")
+        found.add(self._own.format("models"), pascal)
+        found.add(
+            self._own.format("schemas"),
+            *(f"{pascal}{kind}" for kind in ("Create", "Page", "Query", "Read", "Update")),
+        )
+        found.add(self._own.format("services"), f"{pascal}Service")
+        if self.project.auth:
+            found.add(f"{package}.api.deps", "CurrentUser")
+        if self.project.auth and not self.needs_actor:
+            found.add(f"{package}.api.deps", "get_current_user")
+        # The CSV import
+        found.add("fastapi", "Request").add(f"{package}.core.config", "SettingsDep")
+        found.add(f"{package}.core.csv_import", "CSV_UPLOAD", "RejectionLog", "spooled_text")
+        found.add(f"{package}.schemas.common", "ImportReport")
+        return found
+
+    def migration(self) -> Imports:
+        found = self._new().add("collections.abc", "Sequence").add("sqlalchemy as sa")
+        found.add("alembic", "op")
+        for item in self.fields:
+            for module, name in item.kind.migration_imports:
+                found.add(module, name)
+        return found
+
+    def factory(self) -> Imports:
+        found = self._new()
+        found.add("typing", "Any").add("sqlalchemy.ext.asyncio", "AsyncSession")
+        if any(item.unique for item in self.fields):
+            found.add("itertools", "count")
+        found.add(self._own.format("models"), self.names.pascal)
+        found.add(self._own.format("schemas"), f"{self.names.pascal}Create")
+        return self._with_owners_and_targets(found)
+
+    def tests(self) -> Imports:
+        names, found = self.names, self._new()
+        found.add("httpx", "AsyncClient").add("sqlalchemy.ext.asyncio", "AsyncSession")
+        found.add(
+            f"tests.factories.{names.snake}", f"create_{names.snake}", f"{names.snake}_payload"
+        )
+        found.add(self._own.format("schemas"), f"{names.pascal}Sort")
+        return self._with_owners_and_targets(found)
+
+    def tests_import(self) -> Imports:
+        names, found = self.names, self._new()
+        found.add("httpx", "AsyncClient").add("tests.csv_files", "csv_text")
+        found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
+        if self.targets:
+            found.add("sqlalchemy.ext.asyncio", "AsyncSession")
+            return self._with_owners_and_targets(found)
+        return found
+
+    def _with_owners_and_targets(self, found: Imports) -> Imports:
+        """Test code creates owners, and the rows an entity refers to."""
+        if self.owners_needed:
+            found.add(f"{self.project.package_name}.models.user", "User")
+        for target in self.targets.values():
+            found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+        return found

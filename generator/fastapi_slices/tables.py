@@ -1,0 +1,119 @@
+"""The database table of an entity, as its migrations write it.
+
+One value, built from the entity's fields, says which columns, keys, unique constraints and
+indexes the table has, under the names the models' naming convention gives them. The
+migration that creates the table prints it; a change of spec compares the tables of the old
+and the new spec (`changes.py`), so the model, the create migration and every later
+migration agree by construction.
+"""
+
+from dataclasses import dataclass
+
+from fastapi_slices.fields import Field
+
+ID_TYPE = "sa.Integer()"
+TIMESTAMP_TYPE = "sa.DateTime(timezone=True)"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # as a migration writes it: sa.String(length=120)
+    nullable: bool
+    code: str  # the `sa.Column(...)` of a migration
+
+
+def column(name: str, type_: str, *, nullable: bool) -> Column:
+    return Column(name, type_, nullable, f'sa.Column("{name}", {type_}, nullable={nullable})')
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    column: str
+    target: str  # the table it refers to
+    ondelete: str
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    name: str
+    columns: tuple[str, ...]
+    quoted: str  # '"owner_id", "name"': the arguments of UniqueConstraint(...)
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    column: str
+    unique: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+    unique_constraints: tuple[UniqueConstraint, ...]
+    indexes: tuple[Index, ...]
+
+    def column_named(self, name: str) -> Column | None:
+        return next((item for item in self.columns if item.name == name), None)
+
+
+def build_table(name: str, fields: tuple[Field, ...], *, owned: bool, timestamps: bool) -> Table:
+    """The table of an entity; ref fields must know their target's table."""
+    columns = [column("id", ID_TYPE, nullable=False)]
+    columns += [
+        column(item.column, item.migration_type(), nullable=item.optional) for item in fields
+    ]
+    if owned:
+        columns.append(column("owner_id", ID_TYPE, nullable=False))
+    if timestamps:
+        columns += [
+            column("created_at", TIMESTAMP_TYPE, nullable=False),
+            column("updated_at", TIMESTAMP_TYPE, nullable=False),
+        ]
+    return Table(
+        name=name,
+        columns=tuple(columns),
+        foreign_keys=_foreign_keys(name, fields, owned=owned),
+        unique_constraints=_unique_constraints(name, fields, owned=owned),
+        indexes=_indexes(name, fields, owned=owned),
+    )
+
+
+def _foreign_keys(table: str, fields: tuple[Field, ...], *, owned: bool) -> tuple[ForeignKey, ...]:
+    keys = [(item.column, item.target_table, item.ondelete) for item in fields if item.is_ref]
+    if owned:
+        keys.append(("owner_id", "users", "CASCADE"))
+    return tuple(
+        ForeignKey(f"fk_{table}_{column}_{target}", column, target, ondelete)
+        for column, target, ondelete in keys
+    )
+
+
+def _unique_constraints(
+    table: str, fields: tuple[Field, ...], *, owned: bool
+) -> tuple[UniqueConstraint, ...]:
+    """Unique constraints (a unique index covers `unique` with `index`).
+
+    With --owned, `unique` means unique among one owner's rows: a global constraint would
+    tell users which values other users hold.
+    """
+    found = []
+    for item in fields:
+        if item.unique and (owned or not item.index):
+            columns = ("owner_id", item.column) if owned else (item.column,)
+            quoted = ", ".join(f'"{name}"' for name in columns)
+            found.append(UniqueConstraint(f"uq_{table}_{'_'.join(columns)}", columns, quoted))
+    return tuple(found)
+
+
+def _indexes(table: str, fields: tuple[Field, ...], *, owned: bool) -> tuple[Index, ...]:
+    indexed = [
+        (item.column, item.unique and not owned) for item in fields if item.index or item.is_ref
+    ]
+    if owned:
+        indexed.append(("owner_id", False))
+    return tuple(Index(f"ix_{table}_{column}", column, unique) for column, unique in indexed)
