@@ -50,9 +50,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _show(plan: Plan) -> None:
+def _show(plan: Plan, *, changes_only: bool = False) -> None:
     for verb, text in plan.lines():
-        out.print(f"[{COLOURS[verb]}]{verb:>12}[/]  {text}", markup=True)
+        if not changes_only or verb not in {"identical", "skip"}:
+            out.print(f"[{COLOURS[verb]}]{verb:>12}[/]  {text}", markup=True)
 
 
 def _carry_out(plan: Plan, project: Project, *, dry_run: bool) -> bool:
@@ -371,10 +372,11 @@ def update(
         result = update_project(project, vcs_ref=vcs_ref, now=datetime.now(UTC))
     except GenError as error:
         raise _fail(str(error)) from None
-    if result.merge is not None:
-        _show(result.merge)
+    _show(result.changes, changes_only=True)
+    unmerged = {str(action.path) for action in result.changes.unmerged}
     for path in result.conflicts:
-        out.print(f"[{COLOURS['conflict']}]{'conflict':>12}[/]  {path}", markup=True)
+        if path not in unmerged:
+            out.print(f"[{COLOURS['conflict']}]{'conflict':>12}[/]  {path}", markup=True)
     if result.conflicts:
         err.print(
             f"[bold red]error:[/] {len(result.conflicts)} file(s) need resolving: "
@@ -387,22 +389,34 @@ def update(
 
 @app.command()
 def check(
-    fix: Annotated[bool, typer.Option("--fix", help="Join several migration heads into one")] = (
-        False
-    ),
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="Merge this release into every slice; join several migration heads"
+        ),
+    ] = False,
     project_dir: ProjectOption = None,
 ) -> None:
-    """Check the project: answers, one migration head, migration names, registries."""
-    from fastapi_slices.lifecycle import check_project, merge_heads_plan  # noqa: PLC0415
+    """Check the project: answers, migrations, registries, slices of this release.
+
+    After a plain `copier update`, run `gen check --fix` (before you commit the update).
+    """
+    from fastapi_slices.lifecycle import (  # noqa: PLC0415
+        check_project,
+        fix_plan,
+        release_before_update,
+    )
 
     try:
         project = Project.find(project_dir or Path.cwd())
         if fix:
-            plan = merge_heads_plan(project, now=datetime.now(UTC))
-            if plan is not None:
-                _show(plan)
-                plan.apply(project.root)
-                project = Project.find(project.root)
+            plan = fix_plan(project, release=release_before_update(project), now=datetime.now(UTC))
+            _show(plan, changes_only=True)
+            plan.apply(project.root)
+            if plan.unmerged:
+                names = ", ".join(str(action.path) for action in plan.unmerged)
+                raise _fail(f"your edits overlap gen's in {names}: resolve the conflict markers")
+            project = Project.find(project.root)
         problems = check_project(project)
     except GenError as error:
         raise _fail(str(error)) from None

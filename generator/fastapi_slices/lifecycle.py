@@ -21,8 +21,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
+import yaml
 
-from fastapi_slices import registry
+from fastapi_slices import __version__, registry
 from fastapi_slices.errors import GenError, ProjectError
 from fastapi_slices.formatting import format_python
 from fastapi_slices.plan import Action, Plan
@@ -106,16 +107,18 @@ def _git(root: Path, *arguments: str) -> str:
 
 @dataclass(frozen=True)
 class UpdateResult:
-    conflicts: list[str]
-    merge: Plan | None
+    conflicts: list[str]  # files that need a human: conflict markers, *.rej
+    changes: Plan  # slices merged into this release, the merge revision of migration heads
 
 
 def update_project(project: Project, *, vcs_ref: str | None, now: datetime) -> UpdateResult:
-    """Bring the project to the template's newer version; report what needs a human."""
+    """Bring the project to the template's newer version and every slice to this release of
+    gen; report what needs a human."""
     from copier import run_update  # noqa: PLC0415
 
     if _git(project.root, "status", "--porcelain"):
         raise ProjectError("the project has uncommitted changes; commit or stash them first")
+    release = project.answers.get("_commit")
     _run_copier(
         "update the project",
         run_update,
@@ -126,11 +129,45 @@ def update_project(project: Project, *, vcs_ref: str | None, now: datetime) -> U
         vcs_ref=vcs_ref,
     )
     updated = Project.find(project.root)
-    conflicts = sorted(set(_unmerged(updated.root)) | set(_marked(updated.root)))
-    merge = merge_heads_plan(updated, now=now)
-    if merge is not None:
-        merge.apply(updated.root)
-    return UpdateResult(conflicts=conflicts, merge=merge)
+    conflicts = set(_unmerged(updated.root)) | set(_marked(updated.root))
+    changes = fix_plan(updated, release=release, now=now)
+    changes.apply(updated.root)
+    conflicts |= {str(action.path) for action in changes.unmerged}
+    return UpdateResult(conflicts=sorted(conflicts), changes=changes)
+
+
+def fix_plan(project: Project, *, release: str | None, now: datetime) -> Plan:
+    """Every slice merged into this release of gen, and one migration head.
+
+    `release` is the one the project came from: older releases kept no base copies, so gen
+    at that release renders their slices' base again (`legacy.py`).
+    """
+    from fastapi_slices.legacy import legacy_bases  # noqa: PLC0415
+    from fastapi_slices.slices import refresh_plan  # noqa: PLC0415
+
+    specs = list(project.specs.values())
+    legacy = [spec for spec in specs if spec.is_legacy]
+    if legacy and not release:
+        raise ProjectError(f"{ANSWERS_FILE} has no _commit: gen cannot tell which release wrote it")
+    bases = legacy_bases(project, legacy, release) if legacy and release else {}
+    plan = refresh_plan(project, specs, bases)
+    heads = merge_heads_plan(project, now=now)
+    if heads is not None:
+        plan.extend(heads)
+    return plan
+
+
+def release_before_update(project: Project) -> str | None:
+    """The release the project came from: `_commit` as last committed, when a plain `copier
+    update` changed it since; else as it is."""
+    current = project.answers.get("_commit")
+    try:
+        prefix = _git(project.root, "rev-parse", "--show-prefix").strip()
+        committed = yaml.safe_load(_git(project.root, "show", f"HEAD:{prefix}{ANSWERS_FILE}"))
+    except (ProjectError, yaml.YAMLError):
+        return str(current) if current else None
+    before = committed.get("_commit") if isinstance(committed, dict) else None
+    return str(before or current) if (before or current) else None
 
 
 def _unmerged(root: Path) -> list[str]:
@@ -191,7 +228,21 @@ def check_project(project: Project) -> list[str]:
     for revision in project.revisions:
         if not MIGRATION_NAME.match(revision.path.name):
             problems.append(f"{revision.path}: not named yyyymmdd_HHmm_<slug>.py")
+    known = {revision.revision for revision in project.revisions}
+    for revision in project.revisions:
+        for down in revision.down_revisions:
+            if down not in known:
+                problems.append(
+                    f"{revision.path}: builds on revision {down}, which no migration is"
+                )
     problems += _registry_problems(project)
+    from fastapi_slices.slices import stale_slices  # noqa: PLC0415
+
+    problems += [
+        f"{entity}: its files are not this release's (gen {__version__}); "
+        "`gen check --fix` merges them"
+        for entity in stale_slices(project)
+    ]
     return problems
 
 
