@@ -7,6 +7,7 @@ environment first on PATH and the project as working directory.
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -197,3 +198,30 @@ def refused(project: Path, *arguments: str) -> str:
     assert lines[0].startswith("error: ")
     assert state(project) == before
     return result.output
+
+
+_SQL = """
+import asyncio, json, sys
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+async def main():
+    engine = create_async_engine(sys.argv[1])
+    async with engine.begin() as connection:
+        rows = []
+        for statement in sys.argv[2:]:
+            result = await connection.execute(text(statement))
+            rows = [list(row) for row in result.all()] if result.returns_rows else []
+    await engine.dispose()
+    print(json.dumps(rows, default=str))
+
+asyncio.run(main())
+"""
+
+
+def sql(toolbox: Toolbox, database_url: str, *statements: str) -> list[list[Any]]:
+    """Run statements in one transaction on a project's database (its async URL, through
+    the shared environment's drivers); the rows of the last one, values as JSON or text."""
+    output = toolbox.run(REPO, "python", "-c", _SQL, database_url, *statements)
+    rows: list[list[Any]] = json.loads(output.strip().splitlines()[-1])
+    return rows

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from fastapi_slices.cli import app
-from fastapi_slices.errors import ProjectError
 from fastapi_slices.project import Project
-from fastapi_slices.render import SLICE_FILES
+from fastapi_slices.render import LIVING, SLICE_FILES
 from fastapi_slices.slices import entity_plan
 from fastapi_slices.spec import EntitySpec
 from fastapi_slices.starter import STARTER_FIELDS, STARTER_JINJA, render_starter_jinja
@@ -107,7 +106,8 @@ def test_gen_writes_what_the_template_renders_for_its_starter(
     after = snapshot(project)
     changed = {name for name in after if after[name] != before.get(name)}
     expected = snapshot(template)
-    assert len(changed) == len(SLICE_FILES) + 2  # the slice and the two registries
+    # The slice, gen's copies of its living files, and the two registries.
+    assert len(changed) == len(SLICE_FILES) + len(LIVING) + 2
     for name in changed:
         twin = re.sub(r"\d{8}_\d{4}_create", "20261122_0001_create", name)
         assert _without_migration_identity(after[name].decode()) == _without_migration_identity(
@@ -152,9 +152,14 @@ def test_running_again_changes_nothing(project: Path) -> None:
     assert set(re.findall(r"^\s+(\w+)  ", output, re.MULTILINE)) == {"identical"}
 
 
-def test_a_different_spec_for_an_existing_entity_is_refused(project: Path) -> None:
+def test_the_same_spec_in_another_order_and_spelling_changes_nothing(project: Path) -> None:
     assert gen(project, "entity", *AUTHOR)[0] == 0
-    assert "exists with other fields" in refused(project, "entity", "Author", "name:str")
+    before = state(project)
+    code, output = gen(
+        project, "entity", "author", "bio:text?", "name:str:unique:max=120", "--owned"
+    )
+    assert code == 0, output
+    assert state(project) == before
 
 
 def test_existing_files_are_not_overwritten(project: Path) -> None:
@@ -171,8 +176,9 @@ def test_an_existing_migration_is_never_overwritten(project: Path) -> None:
     taken = project / "alembic" / "versions" / "20261122_1030_create_authors_table.py"
     taken.write_text('revision = "abc"\ndown_revision = "3c9d4e7f2a10"\n')
     spec = EntitySpec(name="Author", fields=["name:str"])
-    with pytest.raises(ProjectError, match="exists already"):
-        entity_plan(Project.find(project), spec, now=now, force=True)
+    plan = entity_plan(Project.find(project), spec, now=now, force=True)
+    created = [str(action.path) for action in plan.changes if "versions" in str(action.path)]
+    assert created == ["alembic/versions/20261122_1030_create_authors_table_2.py"]
 
 
 def test_destroy_restores_the_tree(project: Path) -> None:
@@ -238,7 +244,8 @@ def test_several_alembic_heads_are_refused(project: Path) -> None:
         (["entity", "Book", "title:str:max=x"], "'title:str:max=x'"),
         (["entity", "Book", "author:ref=Writer"], "unknown entity 'Writer'"),
         (["entity", "Book", "author:ref=Book"], "refer to itself"),
-        (["entity", "Item", "name:str"], "exists with other fields"),
+        (["entity", "Item", "name:str"], "--owned cannot change"),
+        (["entity", "Item", "name:int", "--owned"], "str cannot become int"),
         (["entity", "Metadata"], "reserved"),
         (["entity", "Registry"], "reserved"),
         (["entity", "Thing", "--plural", "users"], "reserved"),

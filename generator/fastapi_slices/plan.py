@@ -171,7 +171,9 @@ def decide(
         return Action("identical" if after is not None else "skip", path, before, after)
     if after is None:
         return Action("remove", path, before, after)
-    if before is None or verb in {"inject", "remove", "update"}:  # edits gen may always make
+    if before is None:
+        return Action("create", path, before, after)
+    if verb in {"inject", "remove", "update"}:  # edits gen may always make
         return Action(verb, path, before, after)
     if force:
         return Action("force", path, before, after)
