@@ -1,12 +1,18 @@
-"""`copier update` of grown projects: a release gate, on throwaway copies of this repository.
+"""`gen update` of grown projects: a release gate, on throwaway copies of this repository.
 
 A copy of the working tree becomes a template repository tagged v1.0.0; a second commit,
-tagged v1.1.0, adds a template migration, changes a model and a template-owned file. Projects
-rendered from v1.0.0 and grown with `gen entity` must update to v1.1.0 with no conflicts, one
-migration head, and every check passing, including `alembic upgrade head` on a database
-migrated under v1.0.0.
+tagged v1.1.0, adds a template migration, changes a model and a template-owned file, and
+releases a gen that writes slices differently. Projects rendered from v1.0.0 and grown with
+its `gen entity` must update (with gen 1.1.0, as users would) with no conflicts, one migration
+head, their slices merged into the new release with the user's edits kept, and every check
+passing, including `alembic upgrade head` on a database migrated under v1.0.0.
+
+The last test updates a project of this repository's own first release (0.1.0, which kept no
+base copies of slices) to the working tree.
 """
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +22,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from fastapi_slices import __version__
 from fastapi_slices.cli import app
 from tests.support import REPO, Toolbox, run_project_checks
 
@@ -55,6 +62,9 @@ def downgrade() -> None:
 '''
 USER_MODEL = "template/{{package_name}}/models/{% if auth %}user.py{% endif %}.jinja"
 HEALTH = "template/{{package_name}}/api/health.py.jinja"
+ROUTES = "generator/fastapi_slices/templates/entity/routes.py.jinja"
+RELEASE_1_1 = "9.1.0"  # the version of gen in release 1.1.0
+FIRST_RELEASE = "13c5047"  # fastapi-slices 0.1.0: gen kept no base copies then
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -69,6 +79,18 @@ def git(folder: Path, *arguments: str) -> str:
 def gen(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [GEN, *arguments], cwd=project, capture_output=True, text=True, check=False
+    )
+
+
+def gen_of(release: Path, project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """gen as a release of it ships: the `generator/` of that checkout, in this Python."""
+    return subprocess.run(
+        [sys.executable, "-m", "fastapi_slices", *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | {"PYTHONPATH": str(release / "generator")},
     )
 
 
@@ -96,12 +118,28 @@ def _release_v1_1(template: Path) -> None:
             '"""The process is up and serving."""', '"""The process is up and answering."""'
         )
     )
+    # gen 1.1.0 words a route of every slice differently.
+    routes = template / ROUTES
+    routes.write_text(
+        routes.read_text().replace(
+            '"""Read one {{ e.title | lower }}."""',
+            '"""Read one {{ e.title | lower }} by its id."""',
+        )
+    )
+    version = template / "generator" / "fastapi_slices" / "__init__.py"
+    version.write_text(
+        re.sub(r'__version__ = ".*"', f'__version__ = "{RELEASE_1_1}"', version.read_text())
+    )
+    subprocess.run(  # the starter's context, written by gen 1.1.0
+        [sys.executable, "-m", "fastapi_slices.starter"],
+        check=True,
+        capture_output=True,
+        env=os.environ | {"PYTHONPATH": str(template / "generator")},
+    )
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git copy of this working tree, released as v1.0.0 and then v1.1.0."""
-    folder = tmp_path_factory.mktemp("template") / "fastapi-slices"
+def copy_working_tree(folder: Path) -> None:
+    """This repository's files as they are now (uncommitted changes included) into `folder`."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO,
@@ -113,6 +151,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if source.is_file():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, folder / name)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git copy of this working tree, released as v1.0.0 and then v1.1.0."""
+    folder = tmp_path_factory.mktemp("template") / "fastapi-slices"
+    copy_working_tree(folder)
     git(folder, "init", "-q")
     git(folder, "add", "-A")
     git(folder, "commit", "-qm", "release 1.0.0")
@@ -142,16 +187,33 @@ def _new_project(template: Path, destination: Path, ref: str = "v1.0.0") -> Path
     return destination
 
 
-@pytest.fixture(scope="module")
-def grown(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A v1.0.0 project with three entities (a chain of refs), committed."""
-    project = _new_project(template, tmp_path_factory.mktemp("grown") / "shop")
+CUSTOM_ROUTE = """
+
+@router.get("/count", responses=problem_responses(422))
+async def count_books(service: BookServiceDep, user: CurrentUser) -> int:
+    \"\"\"How many books the user has.\"\"\"
+    return (await service.list(BookQuery(limit=1), user)).total
+"""
+
+
+def grow(project: Path, *, edit: bool) -> Path:
+    """Three entities (a chain of refs), and the user's own route and wording; committed."""
     for entity in ENTITIES:
         result = gen(project, "entity", *entity)
         assert result.returncode == 0, result.stderr
+    if edit:
+        routes = project / "app" / "api" / "v1" / "books.py"
+        text = routes.read_text().replace('"""List books, a page', '"""List our books, a page')
+        routes.write_text(text + CUSTOM_ROUTE)
     git(project, "add", "-A")
     git(project, "commit", "-qm", "three entities")
     return project
+
+
+@pytest.fixture(scope="module")
+def grown(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A v1.0.0 project grown with gen 1.0.0, and edited."""
+    return grow(_new_project(template, tmp_path_factory.mktemp("grown") / "shop"), edit=True)
 
 
 def test_new_records_an_absolute_source(
@@ -180,13 +242,13 @@ def test_new_records_an_absolute_source(
 
 
 def test_update_keeps_a_grown_project_working(
-    grown: Path, toolbox: Toolbox, postgres_database: str, tmp_path: Path
+    template: Path, grown: Path, toolbox: Toolbox, postgres_database: str, tmp_path: Path
 ) -> None:
     databases = [f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", postgres_database]
     for url in databases:  # databases in production under v1.0.0
         toolbox.run(grown, "alembic", "upgrade", "head", DATABASE_URL=url)
 
-    result = gen(grown, "update")
+    result = gen_of(template, grown, "update")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "merge_heads.py" in result.stdout  # the template's migration met the project's
     assert git(grown, "ls-files", "-u") == ""
@@ -194,9 +256,18 @@ def test_update_keeps_a_grown_project_working(
     assert yaml.safe_load((grown / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
     assert "last_login" in (grown / "app" / "models" / "user.py").read_text()
     assert "answering" in (grown / "app" / "api" / "health.py").read_text()
+    # Every slice follows gen 1.1.0, the user's edits kept.
+    assert "merge  app/api/v1/books.py  (your edits kept)" in result.stdout
+    books = (grown / "app" / "api" / "v1" / "books.py").read_text()
+    assert '"""Read one book by its id."""' in books
+    assert '"""List our books, a page' in books
+    assert books.endswith(CUSTOM_ROUTE)
+    for routes in ("authors.py", "reviews.py", "items.py"):
+        assert "by its id." in (grown / "app" / "api" / "v1" / routes).read_text()
+    assert RELEASE_1_1 in (grown / ".gen" / "entities" / "book.json").read_text()
 
-    check = gen(grown, "check")
-    assert check.returncode == 0, check.stderr  # one head, every entity registered
+    check = gen_of(template, grown, "check")
+    assert check.returncode == 0, check.stderr  # one head, every slice of this release
     for url in databases:
         toolbox.run(grown, "alembic", "upgrade", "head", DATABASE_URL=url)
         toolbox.run(grown, "alembic", "check", DATABASE_URL=url)
@@ -216,35 +287,64 @@ def test_plain_copier_update_then_gen_check_fix(template: Path, tmp_path: Path) 
         check=True,
         capture_output=True,
     )
-    check = gen(project, "check")
+    check = gen_of(template, project, "check")
     assert check.returncode == 1
     assert "2 heads" in check.stderr
-    fixed = gen(project, "check", "--fix")
+    assert (
+        f"Author: written by gen {__version__}; `gen check --fix` merges gen {RELEASE_1_1}"
+        in check.stderr
+    )
+    fixed = gen_of(template, project, "check", "--fix")
     assert fixed.returncode == 0, fixed.stderr
     assert "merge_heads.py" in fixed.stdout
+    assert "update  app/api/v1/authors.py" in fixed.stdout
+    assert gen_of(template, project, "check").returncode == 0
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """A project's files, but for what names a migration (revision ids, dates, file names)."""
+    found = {}
+    for path in folder.rglob("*"):
+        name = str(path.relative_to(folder))
+        if not path.is_file() or ".git" in path.parts or name == ".copier-answers.yml":
+            continue
+        text = path.read_bytes()
+        if name.startswith((".gen/entities/", "alembic/versions/")):
+            text = re.sub(rb"[0-9a-f]{12}|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\d{8}_\d{4}", b"-", text)
+            name = re.sub(r"\d{8}_\d{4}_", "", name)
+        found[name] = text
+    return found
 
 
 def test_untouched_project_equals_a_fresh_render(template: Path, tmp_path: Path) -> None:
     updated = _new_project(template, tmp_path / "updated")
-    assert gen(updated, "update").returncode == 0
+    assert gen_of(template, updated, "update").returncode == 0
     fresh = _new_project(template, tmp_path / "fresh", ref="v1.1.0")
-
-    def files(folder: Path) -> dict[str, bytes]:
-        return {
-            str(p.relative_to(folder)): p.read_bytes()
-            for p in folder.rglob("*")
-            if p.is_file() and ".git" not in p.parts and p.name != ".copier-answers.yml"
-        }
-
-    assert files(updated) == files(fresh)
+    assert _files(updated) == _files(fresh)
 
 
-def test_update_refuses_uncommitted_changes(grown: Path) -> None:
+def test_untouched_grown_project_equals_a_fresh_grown_one(template: Path, tmp_path: Path) -> None:
+    updated = grow(_new_project(template, tmp_path / "updated"), edit=False)
+    assert gen_of(template, updated, "update").returncode == 0
+    fresh = _new_project(template, tmp_path / "fresh", ref="v1.1.0")
+    for entity in ENTITIES:
+        assert gen_of(template, fresh, "entity", *entity).returncode == 0
+    files, fresh_files = _files(updated), _files(fresh)
+    # The template's migration and the project's met in a merge revision; a fresh project's
+    # history is one line from the start.
+    assert [name for name in files if name not in fresh_files] == [
+        "alembic/versions/merge_heads.py"
+    ]
+    del files["alembic/versions/merge_heads.py"]
+    assert files == fresh_files
+
+
+def test_update_refuses_uncommitted_changes(template: Path, grown: Path) -> None:
     readme = grown / "README.md"
     original = readme.read_text()
     readme.write_text(original + "\nmine\n")
     try:
-        result = gen(grown, "update")
+        result = gen_of(template, grown, "update")
         assert result.returncode == 2
         assert "uncommitted changes" in result.stderr
     finally:
@@ -259,8 +359,66 @@ def test_update_reports_conflicts(template: Path, tmp_path: Path) -> None:
             '"""The process is up and serving."""', '"""Alive: the process answers."""'
         )
     )
+    routes = project / "app" / "api" / "v1" / "items.py"
+    routes.write_text(routes.read_text().replace('"""Read one item."""', '"""Read an item."""'))
     git(project, "commit", "-qam", "my wording")
-    result = gen(project, "update")
+    result = gen_of(template, project, "update")
     assert result.returncode == 1
     assert "conflict  app/api/health.py" in result.stdout
+    assert "unmerged  app/api/v1/items.py" in result.stdout
     assert "<<<<<<<" in health.read_text()
+    assert "<<<<<<< before gen" in routes.read_text()
+
+
+def test_update_from_the_first_release(toolbox: Toolbox, tmp_path: Path) -> None:
+    """A project of fastapi-slices 0.1.0, grown with its gen and edited, updated to this
+    working tree: its slices kept no base copy, so gen 0.1.0 renders their base again, and
+    the changes since (0.2.0 dropped a router-wide dependency of owned routes) are merged."""
+    source = tmp_path / "fastapi-slices"
+    git(tmp_path, "clone", "-q", str(REPO), str(source))  # the history, with 0.1.0 in it
+    git(source, "tag", "-f", "v0.1.0", FIRST_RELEASE)
+    old = tmp_path / "gen-0.1.0"
+    git(source, "worktree", "add", "-q", str(old), FIRST_RELEASE)
+    for path in source.iterdir():  # the next release: this working tree
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    copy_working_tree(source)
+    git(source, "add", "-A")
+    git(source, "commit", "-qm", "the working tree")
+    git(source, "tag", "v99.0.0")
+    project = tmp_path / "shop"
+    result = gen_of(
+        old,
+        tmp_path,
+        "new",
+        str(project),
+        "--template",
+        str(source),
+        "--vcs-ref",
+        "v0.1.0",
+        "--defaults",
+    )
+    assert result.returncode == 0, result.stderr
+    for entity in ENTITIES[:2]:
+        result = gen_of(old, project, "entity", *entity)
+        assert result.returncode == 0, result.stderr
+    routes = project / "app" / "api" / "v1" / "books.py"
+    assert "dependencies=[Depends(get_current_user)]" in routes.read_text()
+    routes.write_text(
+        routes.read_text().replace('"""Read one book."""', '"""Read one of our books."""')
+    )
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "grown with gen 0.1.0")
+
+    result = gen(project, "update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "merge  app/api/v1/books.py  (your edits kept)" in result.stdout
+    text = routes.read_text()
+    assert '"""Read one of our books."""' in text
+    assert "dependencies=[Depends(get_current_user)]" not in text
+    assert '"version": 2' in (project / ".gen" / "entities" / "book.json").read_text()
+    check = gen(project, "check")
+    assert check.returncode == 0, check.stderr
+    run_project_checks(toolbox, project)
+    assert " passed" in toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider")

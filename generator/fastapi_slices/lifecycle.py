@@ -239,9 +239,8 @@ def check_project(project: Project) -> list[str]:
     from fastapi_slices.slices import stale_slices  # noqa: PLC0415
 
     problems += [
-        f"{entity}: its files are not this release's (gen {__version__}); "
-        "`gen check --fix` merges them"
-        for entity in stale_slices(project)
+        f"{reason}; `gen check --fix` merges gen {__version__} into it"
+        for reason in stale_slices(project)
     ]
     return problems
 

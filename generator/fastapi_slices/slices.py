@@ -267,27 +267,32 @@ def _change_migration(
     )
 
 
-def _bases(project: Project, spec: EntitySpec, facts: ProjectFacts) -> dict[str, str]:
-    """What gen last wrote for `spec`'s living files: its base copies.
+def _bases(project: Project, spec: EntitySpec, facts: ProjectFacts) -> dict[str, str | None]:
+    """What gen last wrote for `spec`'s living files: its base copies (None: it wrote none,
+    as for a file a newer release adds to every slice).
 
-    A copy that is missing is rendered again when this release wrote the spec (the same
-    generator renders the same bytes).
+    A copy that is missing, of a file that is there, is rendered again when this release
+    wrote the spec: the same generator renders the same bytes.
     """
     snake = spec.names.snake
     found = {template: project.read(base_path(snake, template)) for template in LIVING}
     missing = [template for template, text in found.items() if text is None]
     if not missing:
-        return {template: text for template, text in found.items() if text is not None}
+        return dict(found)
+    paths = slice_paths(build_context(spec, facts))
+    lost = [template for template in missing if project.read(paths[template]) is not None]
+    if not lost:
+        return dict(found)
     if spec.generator != __version__:
         raise ProjectError(
-            f"{base_path(snake, missing[0])} is missing, and gen {spec.generator or '< 0.3'} "
-            f"wrote {spec.name}: run `gen check --fix` to render it again"
+            f"{base_path(snake, lost[0])} is missing, and gen {spec.generator or '< 0.3'} "
+            f"wrote {spec.name}: restore it from git, or `gen destroy {spec.name} --force`"
         )
     [rendered], _ = render_specs(project, [spec], facts)
-    return {template: found[template] or rendered.texts[template] for template in LIVING}
+    return found | {template: rendered.texts[template] for template in lost}
 
 
-def _merge_slice(project: Project, rendered: Rendered, bases: Mapping[str, str]) -> Plan:
+def _merge_slice(project: Project, rendered: Rendered, bases: Mapping[str, str | None]) -> Plan:
     """The living files merged, base copies and spec updated."""
     plan = Plan()
     for template in LIVING:
@@ -304,7 +309,11 @@ def _merge_slice(project: Project, rendered: Rendered, bases: Mapping[str, str])
     return plan
 
 
-def _merged(path: PurePosixPath, ours: str | None, base: str, theirs: str) -> Action:
+def _merged(path: PurePosixPath, ours: str | None, base: str | None, theirs: str) -> Action:
+    if base is None:  # gen never wrote this file: a newer release adds it
+        if ours is None:
+            return Action("create", path, None, theirs)
+        base = ""  # and you wrote one there: all of it is yours and all of it gen's
     if ours is None:
         if base == theirs:
             return Action("skip", path, None, None, note="you removed it")
@@ -347,7 +356,8 @@ def refresh_plan(
             if legacy_bases is None or snake not in legacy_bases:
                 raise ProjectError(f"{spec.name}: no base for a spec of an older gen")
             bases = {
-                template: legacy_bases[snake][str(rendered.paths[template])] for template in LIVING
+                template: legacy_bases[snake].get(str(rendered.paths[template]))
+                for template in LIVING
             }
         else:
             bases = _bases(project, spec, facts)
@@ -356,19 +366,20 @@ def refresh_plan(
 
 
 def stale_slices(project: Project) -> list[str]:
-    """Entities whose files another release of gen wrote (or whose base copies are gone)."""
-    stale = []
+    """Why each slice is not what this release of gen writes for its spec, if it is not."""
+    stale = [
+        f"{spec.name}: written by gen < 0.3" for spec in project.specs.values() if spec.is_legacy
+    ]
     current = [spec for spec in project.specs.values() if not spec.is_legacy]
     renders, _ = render_specs(project, current, project.facts()) if current else ([], {})
-    for spec in project.specs.values():
-        if spec.is_legacy:
-            stale.append(f"{spec.name} (gen < 0.3)")
     for rendered in renders:
-        bases = [project.read(rendered.base(template)) for template in LIVING]
-        if rendered.spec.generator != __version__ or bases != [
-            rendered.texts[template] for template in LIVING
-        ]:
-            stale.append(f"{rendered.spec.name} (gen {rendered.spec.generator})")
+        spec, snake = rendered.spec, rendered.context.entity.snake
+        if spec.generator != __version__:
+            stale.append(f"{spec.name}: written by gen {spec.generator}")
+        elif any(
+            project.read(rendered.base(template)) != rendered.texts[template] for template in LIVING
+        ):
+            stale.append(f"{spec.name}: its copy in .gen/base/{snake}/ is not what gen writes")
     return stale
 
 
