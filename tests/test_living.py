@@ -8,6 +8,7 @@ be there, every check must pass, and databases holding rows must follow, down an
 """
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from tests.support import (
 )
 
 runner = CliRunner()
+GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 ENTITIES = [
     ["Author", "name:str:max=120:unique", "bio:text?", "--owned"],
     [
@@ -93,6 +95,11 @@ async def test_drafts_are_limited(
 """
 
 pytestmark = pytest.mark.slow
+
+
+def commit(project: Path) -> None:
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "work"]):
+        subprocess.run([*GIT, *command], cwd=project, check=True, capture_output=True)
 
 
 def gen(project: Path, *arguments: str) -> tuple[int, str]:
@@ -267,3 +274,39 @@ def test_the_changed_project_passes_its_tests_on_postgres(
         TEST_DATABASE_URL=postgres_database,
     )
     assert " passed" in output
+
+
+def test_destroy_in_the_middle_of_a_deployed_history(
+    tmp_path: Path, toolbox: Toolbox, postgres_database: str
+) -> None:
+    """Tags, made between Author and Book and migrated into databases holding rows, and the
+    starter Item, are destroyed: each table is dropped by a new migration, every other table
+    keeps its rows, and an empty database migrates too."""
+    project = render(tmp_path / "project")
+    for entity in (ENTITIES[0], ["Tag", "label:str:unique"], ENTITIES[1]):
+        code, output = gen(project, "entity", *entity)
+        assert code == 0, output
+    commit(project)
+    databases = [f"sqlite+aiosqlite:///{tmp_path / 'deployed.db'}", postgres_database]
+    for url in databases:
+        toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=url)
+        sql(
+            toolbox,
+            url,
+            *SEED[:3],
+            "INSERT INTO tags (label, created_at, updated_at)"
+            " VALUES ('new', '2024-01-01', '2024-01-01')",
+        )
+    for entity in ("Tag", "Item"):
+        code, output = gen(project, "destroy", entity)
+        assert code == 0, output
+        assert f"drops {entity.lower()}s: its history is" in output
+    assert gen(project, "check")[0] == 0
+    for url in databases:
+        toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=url)
+        toolbox.run(project, "alembic", "check", DATABASE_URL=url)
+        assert sql(toolbox, url, "SELECT title FROM books ORDER BY id") == [["Dune"], ["Emma"]]
+        assert sql(toolbox, url, "SELECT name FROM authors") == [["Ann"]]
+    run_migrations(toolbox, project, f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    run_project_checks(toolbox, project)
+    assert " passed" in toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider")
