@@ -122,8 +122,14 @@ def measure_render(source: Path, workspace: Path, answers: dict[str, Any], repea
     return Render(cli_s=cli, in_process_s=in_process, files=files)
 
 
-def measure_gen_entity(workspace: Path, repeat: int) -> float:
-    """`gen entity` with ten fields, whole process, in a freshly rendered project."""
+@dataclass(frozen=True)
+class GenFigures:
+    entity_s: float  # `gen entity` with ten fields, in a fresh render
+    field_add_s: float  # `gen field add` in a project of ten entities (merge and migration)
+
+
+def measure_gen(workspace: Path, repeat: int) -> GenFigures:
+    """`gen entity` and `gen field add`, whole process each, medians."""
     project = render(workspace / "gen-project")
 
     def gen(*arguments: str) -> None:
@@ -133,7 +139,16 @@ def measure_gen_entity(workspace: Path, repeat: int) -> float:
     for _ in range(repeat + 1):  # the first run warms the file caches
         times.append(median_time(lambda: gen("entity", "Book", *TEN_FIELDS, "--owned"), 1))
         gen("destroy", "Book")
-    return statistics.median(times[1:])
+    for number in range(9):  # with the starter: ten entities
+        gen("entity", f"Book{number}", *TEN_FIELDS, "--owned")
+    additions = []
+    for number in range(repeat + 1):
+        started = time.perf_counter()
+        gen("field", "add", "Book4", f"pages{number}:int?")
+        additions.append(time.perf_counter() - started)
+    return GenFigures(
+        entity_s=statistics.median(times[1:]), field_add_s=statistics.median(additions[1:])
+    )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import pytest
 from bench.csv_import import ImportFigure
 from bench.report import Results, markdown, rows, summary
 from bench.service import Flood, LoadFigures
-from bench.tooling import Render, SuiteRun
+from bench.tooling import GenFigures, Render, SuiteRun
 from bench.wrk import Load, parse
 
 WRK_OUTPUT = """\
@@ -49,7 +49,7 @@ def results(
     return Results(
         renders={"default": Render(cli_s=1.2, in_process_s=0.5, files=80)},
         working_tree_cli_s=None,
-        gen_entity_s=0.6,
+        gen=GenFigures(entity_s=0.6, field_add_s=0.7),
         tests={"SQLite": SuiteRun(4.0, "100 passed"), "PostgreSQL": SuiteRun(5.0, "100 passed")},
         load=LoadFigures(
             operations=operations,
