@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from fastapi_slices.cli import app
@@ -273,3 +275,48 @@ def test_the_starter_can_be_destroyed(project: Path) -> None:
     assert not (project / "app" / "models" / "item.py").exists()
     assert list((project / "alembic" / "versions").glob("*_drop_items_table.py"))
     assert "items" not in (project / "app" / "api" / "v1" / "registry.py").read_text()
+
+
+CHANGED_FIELDS = st.lists(
+    st.sampled_from(
+        [
+            "name:str:max=120:unique",
+            "name:str:max=60",
+            "name:text",
+            "name:email?",
+            "name:int",
+            "bio:text?",
+            "bio:text",
+            "bio:str?:max=10",
+            "born:date?",
+            "born:datetime",
+            "rank:enum=a,b:default=a",
+            "rank:enum=b",
+            "rank:int?:min=0",
+            "score:decimal=8.3?",
+            "score:float",
+            "book:ref=Item?",
+        ]
+    ),
+    max_size=4,
+    unique_by=lambda token: token.partition(":")[0],
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fields=CHANGED_FIELDS, renamed=st.booleans())
+def test_any_change_is_planned_or_refused_in_one_line(
+    project: Path, fields: list[str], renamed: bool
+) -> None:
+    """Whatever the new spec, gen plans it (exit 0) or refuses it (exit 2, one line)."""
+    options = ["--rename", f"name={fields[0].partition(':')[0]}"] if renamed and fields else []
+    result = runner.invoke(
+        app,
+        ["entity", "Author", *fields, "--owned", *options, "--dry-run", "--project", str(project)],
+    )
+    assert isinstance(result.exception, SystemExit | None), result.exception
+    assert result.exit_code in {0, 2}, result.output
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
