@@ -44,13 +44,43 @@ class FieldChange:
         return item.name
 
     def describe(self) -> str:
-        if self.old is None:
+        """`add pages`, `rename title to heading`, `change pages (int to bigint, required)`."""
+        old, new = self.old, self.new
+        if old is None:
             return f"add {self.name}"
-        if self.new is None:
+        if new is None:
             return f"remove {self.name}"
-        if self.old.name != self.new.name:
-            return f"rename {self.old.name} to {self.new.name}"
-        return f"change {self.name}"
+        what = _differences(old, new)
+        if old.name != new.name:
+            return f"rename {old.name} to {new.name}" + (f" ({what})" if what else "")
+        return f"change {self.name} ({what})"
+
+
+def _spelled_type(item: Field) -> str:
+    """The type as the grammar writes it: `decimal=12.2`, `enum=draft,published`."""
+    value = {
+        "decimal": f"{item.precision}.{item.scale}",
+        "enum": ",".join(item.choices),
+        "ref": item.target,
+    }.get(item.type)
+    return f"{item.type}={value}" if value else item.type
+
+
+def _differences(old: Field, new: Field) -> str:
+    """What differs between two fields, in a few words."""
+    found = []
+    if _spelled_type(old) != _spelled_type(new):
+        found.append(f"{_spelled_type(old)} to {_spelled_type(new)}")
+    if old.optional != new.optional:
+        found.append("optional" if new.optional else "required")
+    for option in ("unique", "index", "filter", "sort"):
+        if getattr(old, option) != getattr(new, option):
+            found.append(option if getattr(new, option) else f"no {option}")
+    for option in ("default", "min", "max"):
+        if getattr(old, option) != getattr(new, option):
+            value = getattr(new, option)
+            found.append(f"{option}={value}" if value is not None else f"no {option}")
+    return ", ".join(found)
 
 
 @dataclass

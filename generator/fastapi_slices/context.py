@@ -164,14 +164,21 @@ def entity_table(spec: EntitySpec, project: ProjectFacts) -> Table:
     return build_table(spec.names.table, fields, owned=spec.owned, timestamps=spec.timestamps)
 
 
-def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
-    """The context of a spec's slice; refuses a spec the project cannot hold."""
+def check_spec(
+    spec: EntitySpec, project: ProjectFacts
+) -> tuple[tuple[Field, ...], dict[str, Target]]:
+    """Refuse a spec the project cannot hold; else its resolved fields and their targets."""
     if spec.owned and not project.auth:
         raise SpecError("--owned needs users: this project was rendered without auth")
+    return resolve_fields(spec, project)
+
+
+def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
+    """The context of a spec's slice; refuses a spec the project cannot hold."""
+    fields, targets = check_spec(spec, project)
     if spec.migration is None:
         raise SpecError(f"entity {spec.name!r} has no migration recorded")
     names = spec.names
-    fields, targets = resolve_fields(spec, project)
     prefix = names.pascal
     contexts = tuple(
         _field_context(item, prefix, targets.get(item.name), owned=spec.owned) for item in fields

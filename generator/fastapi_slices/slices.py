@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 
 from fastapi_slices import __version__, registry
 from fastapi_slices.changes import FieldChange, SpecChange
-from fastapi_slices.context import SliceContext, build_context, entity_table
+from fastapi_slices.context import SliceContext, build_context, check_spec, entity_table
 from fastapi_slices.errors import ProjectError, SpecError
 from fastapi_slices.fields import Field
 from fastapi_slices.formatting import format_python
@@ -115,8 +115,8 @@ def entity_plan(
     if renames or backfills:
         raise SpecError(f"--rename and --backfill change an existing entity; {request.name} is new")
     _check_new_entity(project, request)
-    facts = project.facts({**project.specs, request.names.pascal: request})
-    build_context(replace(request, migration=_placeholder()), facts)  # refuse a bad spec first
+    facts = project.facts()
+    check_spec(request, facts)  # before the migration, which needs one head
     spec = replace(
         request,
         name=request.names.pascal,
@@ -134,10 +134,6 @@ def entity_plan(
         base = rendered.base(template)
         plan.add(decide(base, project.read(base), rendered.texts[template], force=True))
     return plan
-
-
-def _placeholder() -> Migration:
-    return Migration(revision="0" * 12, down_revision=None, created="", filename="")
 
 
 def _check_new_entity(project: Project, spec: EntitySpec) -> None:
@@ -224,7 +220,7 @@ def _pair_fields(
             raise SpecError(f"--rename {was}={becomes}: {old.name} has no field {was!r}")
         if becomes not in after:
             raise SpecError(f"--rename {was}={becomes}: the new fields have no {becomes!r}")
-        if becomes in before and becomes not in renames:
+        if becomes in before:
             raise SpecError(f"--rename {was}={becomes}: {old.name} has a field {becomes!r} already")
     followed = {name: renames.get(name, name) for name in before}
     changes: list[FieldChange] = []
