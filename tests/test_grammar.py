@@ -5,6 +5,7 @@ import pytest
 from fastapi_slices.errors import SpecError
 from fastapi_slices.fields import Field, Fields
 from fastapi_slices.naming import EntityNames, pluralize
+from fastapi_slices.spec import EntitySpec
 
 
 @pytest.mark.parametrize(
@@ -26,10 +27,30 @@ from fastapi_slices.naming import EntityNames, pluralize
         ("person", "people"),
         ("child", "children"),
         ("news", "news"),
+        ("analysis", "analyses"),
+        ("diagnosis", "diagnoses"),
+        ("matrix", "matrices"),
+        ("quiz", "quizzes"),
+        ("goose", "geese"),
     ],
 )
 def test_plurals(word: str, plural: str) -> None:
     assert pluralize(word) == plural
+
+
+def test_a_plural_name_is_refused_with_its_singular() -> None:
+    with pytest.raises(SpecError, match="'Doctors' looks plural: name it Doctor"):
+        EntityNames.from_name("Doctors")
+
+
+def test_specs_of_older_gens_keep_their_plurals() -> None:
+    """gen 0.2 named Analysis's table `analysises`: the spec keeps meaning that table."""
+    old = EntitySpec(name="Analysis", fields=["result:str"], version=1, generator="")
+    assert old.names.table == "analysises"
+    assert EntitySpec(name="Analysis", fields=["result:str"]).names.table == "analyses"
+    current = old.current()
+    assert (current.version, current.plural, current.names.table) == (2, "analysises", "analysises")
+    assert EntitySpec(name="Book", fields=[], version=1).current().plural is None
 
 
 @pytest.mark.parametrize(

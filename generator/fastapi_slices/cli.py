@@ -51,6 +51,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _show(plan: Plan, *, changes_only: bool = False) -> None:
+    for note in plan.notes:
+        out.print(f"[bold]{'note':>12}[/]  {note}", markup=True)
     for verb, text in plan.lines():
         if not changes_only or verb not in {"identical", "skip"}:
             out.print(f"[{COLOURS[verb]}]{verb:>12}[/]  {text}", markup=True)

@@ -73,6 +73,7 @@ class SliceImportBlocks:
     factory: str
     tests: str
     tests_import: str
+    tests_cli: str
 
 
 @dataclass(frozen=True)

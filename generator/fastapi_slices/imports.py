@@ -18,6 +18,7 @@ STDLIB = frozenset(
         "functools",
         "itertools",
         "logging",
+        "pathlib",
         "typing",
         "uuid",
     }

@@ -1,16 +1,30 @@
 """Names of an entity in every spelling the generated code needs.
 
-English plurals follow the common rules and a short list of irregular words; anything else is
-what `--plural` is for. (The `inflect` library knows more words but takes two seconds to
-import, which would double the run time of `gen`.)
+English plurals follow Rails' inflector (the `inflection` library: `analysis` -> `analyses`,
+`person` -> `people`), with a few words it gets wrong put right; anything else is what
+`--plural` is for. Specs written by gen 0.1 and 0.2 keep the plurals of the rules gen had then
+(`legacy_pluralize`): a new rule never renames an existing table.
 """
 
 import keyword
 import re
 from dataclasses import dataclass
 
+import inflection
+
 from fastapi_slices.errors import SpecError
 
+# Words the inflector's rules get wrong (Rails says `heros`, `leafs`, `gooses`).
+_CORRECTIONS = {
+    "criterion": "criteria",
+    "foot": "feet",
+    "goose": "geese",
+    "hero": "heroes",
+    "leaf": "leaves",
+    "phenomenon": "phenomena",
+    "tooth": "teeth",
+}
+# The rules of gen 0.1 and 0.2 (`legacy_pluralize`).
 _IRREGULAR = {
     "child": "children",
     "foot": "feet",
@@ -76,7 +90,17 @@ def pascal_case(name: str) -> str:
 
 
 def pluralize(word: str) -> str:
-    """The plural of one lower-case English word, by the usual spelling rules."""
+    """The plural of one lower-case English word."""
+    return _CORRECTIONS.get(word) or str(inflection.pluralize(word))
+
+
+def is_regular_plural(word: str, plural: str) -> bool:
+    """Whether `plural` is `word` with -s or -es, which no reader doubts."""
+    return plural in {word + "s", word + "es"}
+
+
+def legacy_pluralize(word: str) -> str:
+    """The plural rules of gen 0.1 and 0.2, which the specs they wrote keep."""
     if word in _UNCOUNTABLE:
         return word
     if word in _IRREGULAR:
@@ -94,10 +118,10 @@ def pluralize(word: str) -> str:
     return word + "s"
 
 
-def plural_snake(snake: str) -> str:
+def plural_snake(snake: str, *, legacy: bool = False) -> str:
     """Pluralize the last word: `book_review` -> `book_reviews`."""
     *head, last = snake.split("_")
-    return "_".join([*head, pluralize(last)])
+    return "_".join([*head, (legacy_pluralize if legacy else pluralize)(last)])
 
 
 def check_identifier(name: str, *, what: str) -> None:
@@ -122,7 +146,12 @@ class EntityNames:
 
     @classmethod
     def from_name(
-        cls, name: str, *, plural: str | None = None, table: str | None = None
+        cls,
+        name: str,
+        *,
+        plural: str | None = None,
+        table: str | None = None,
+        legacy: bool = False,
     ) -> "EntityNames":
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or not words(name):
             raise SpecError(f"entity name {name!r} must be a word such as Book or BookReview")
@@ -137,9 +166,15 @@ class EntityNames:
             )
         if snake in RESERVED_ENTITY_NAMES:
             raise SpecError(f"entity name {name!r} is reserved by the generated project")
-        plural_name = plural or plural_snake(snake)
+        plural_name = plural or plural_snake(snake, legacy=legacy)
         check_identifier(plural_name, what="plural")
         if plural_name == snake:
+            singular = inflection.singularize(snake)
+            if not plural and singular != snake and not legacy:
+                raise SpecError(
+                    f"entity name {name!r} looks plural: name it {pascal_case(singular)} (its "
+                    f"routes are /{plural_name.replace('_', '-')}), or pass --plural"
+                )
             raise SpecError(
                 f"plural {plural_name!r} must differ from the singular; pass another with --plural"
             )

@@ -53,6 +53,7 @@ class Action:
 @dataclass
 class Plan:
     actions: list[Action] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the user may want to check
 
     def add(self, action: Action) -> None:
         self.actions.append(action)
@@ -72,6 +73,7 @@ class Plan:
 
     def extend(self, other: "Plan") -> None:
         self.actions += other.actions
+        self.notes += other.notes
 
     def lines(self) -> Iterator[tuple[Verb, str]]:
         for action in self.actions:

@@ -25,6 +25,7 @@ SLICE_FILES = {
     "factory.py.jinja": "tests/factories/{snake}.py",
     "tests.py.jinja": "tests/api/v1/test_{plural}.py",
     "tests_import.py.jinja": "tests/api/v1/test_{plural}_import.py",
+    "tests_cli.py.jinja": "tests/cli/test_{plural}_import.py",
     "spec.json.jinja": ".gen/entities/{snake}.json",
 }
 # The files that live with the spec: each change of spec (or of generator) merges into them,

@@ -21,6 +21,7 @@ MODULES = (
     "factory",
     "tests",
     "tests_import",
+    "tests_cli",
 )
 
 
@@ -182,6 +183,19 @@ class SliceImports:
         if self.targets:
             found.add("sqlalchemy.ext.asyncio", "AsyncSession")
             return self._with_owners_and_targets(found)
+        return found
+
+    def tests_cli(self) -> Imports:
+        names, found = self.names, self._new()
+        found.add("pathlib", "Path").add("pytest").add("sqlalchemy.ext.asyncio", "AsyncSession")
+        found.add(self._own.format("models"), names.pascal)
+        if any(target.owned for target in self.targets.values()):  # the importer owns them
+            found.add(f"{self.project.package_name}.models.user", "User")
+        found.add("tests.commands", "count_rows", "run_import")
+        found.add("tests.csv_files", "csv_rows", "csv_text")
+        found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
+        for target in self.targets.values():
+            found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
         return found
 
     def _with_owners_and_targets(self, found: Imports) -> Imports:

@@ -23,6 +23,7 @@ from fastapi_slices.fields import Field
 from fastapi_slices.formatting import format_python
 from fastapi_slices.imports import Imports
 from fastapi_slices.merge import merge
+from fastapi_slices.naming import is_regular_plural
 from fastapi_slices.plan import Action, Plan, decide
 from fastapi_slices.project import ANSWERS_FILE, MIGRATIONS_DIR, Project
 from fastapi_slices.render import LIVING, base_path, render_slice, render_template, slice_paths
@@ -125,7 +126,7 @@ def entity_plan(
     [rendered], registries = render_specs(
         project, [spec], facts, _registries(project, spec, adding=True)
     )
-    plan = Plan()
+    plan = Plan(notes=_plural_notes(request))
     for template, path in rendered.paths.items():
         plan.add(decide(path, project.read(path), rendered.texts[template], force=force))
     for path, text in registries.items():
@@ -134,6 +135,18 @@ def entity_plan(
         base = rendered.base(template)
         plan.add(decide(base, project.read(base), rendered.texts[template], force=True))
     return plan
+
+
+def _plural_notes(request: EntitySpec) -> list[str]:
+    """A plural that is not the word with -s or -es: say it, in case the rules got it wrong."""
+    names = request.names
+    word, plural = names.snake.split("_")[-1], names.plural.split("_")[-1]
+    if request.plural or is_regular_plural(word, plural):
+        return []
+    return [
+        f"{names.pascal}: the plural is {names.plural!r} (routes /{names.kebab_plural}, "
+        f"table {names.table}); if that is wrong, run gen again with --plural"
+    ]
 
 
 def _check_new_entity(project: Project, spec: EntitySpec) -> None:
@@ -342,9 +355,7 @@ def refresh_plan(
     """
     specs = list(specs)
     facts = project.facts()
-    renders, _ = render_specs(
-        project, [replace(spec, generator=__version__, version=2) for spec in specs], facts
-    )
+    renders, _ = render_specs(project, [spec.current() for spec in specs], facts)
     plan = Plan()
     for spec, rendered in zip(specs, renders, strict=True):
         snake = spec.names.snake

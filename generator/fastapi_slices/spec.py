@@ -48,7 +48,24 @@ class EntitySpec:
 
     @property
     def names(self) -> EntityNames:
-        return EntityNames.from_name(self.name, plural=self.plural, table=self.table)
+        return EntityNames.from_name(
+            self.name, plural=self.plural, table=self.table, legacy=self.is_legacy
+        )
+
+    def current(self) -> "EntitySpec":
+        """This spec as this release writes it, meaning what it meant: an older spec's plural
+        and table, when today's rules would name them otherwise, are written down."""
+        if not self.is_legacy:
+            return replace(self, generator=__version__)
+        names = self.names
+        today = EntityNames.from_name(self.name)
+        return replace(
+            self,
+            plural=self.plural or (names.plural if names.plural != today.plural else None),
+            table=self.table or (names.table if names.table != today.table else None),
+            generator=__version__,
+            version=SPEC_VERSION,
+        )
 
     def parsed_fields(self) -> Fields:
         return Fields.parse(self.fields)

@@ -1,8 +1,9 @@
-"""CSV files for import tests, written the way spreadsheets export them."""
+"""CSV files for import tests, written the way spreadsheets export them, and read back."""
 
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 
@@ -25,3 +26,9 @@ def csv_text(rows: list[dict[str, Any]], *, line_end: str = "\n") -> str:
     for row in rows:
         writer.writerow([cell(value) for value in row.values()])
     return buffer.getvalue()
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file by column name; bytes that are not UTF-8 kept as surrogates."""
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as file:
+        return list(csv.DictReader(file))
