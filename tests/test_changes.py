@@ -320,3 +320,12 @@ def test_any_change_is_planned_or_refused_in_one_line(
     assert result.exit_code in {0, 2}, result.output
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_gen_says_when_the_project_is_of_an_older_release(project: Path) -> None:
+    answers = project / ".copier-answers.yml"
+    answers.write_text(re.sub(r"(?m)^_commit: .*$", "_commit: v0.2.0", answers.read_text()))
+    code, output = gen(project, "field", "add", "Author", "born:date?")
+    assert code == 0, output
+    assert "template files are of fastapi-slices 0.2.0" in output
+    assert "`gen update` brings them" in output

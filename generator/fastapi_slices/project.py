@@ -107,6 +107,13 @@ class Project:
         raise SpecError(f"no entity {name!r} (entities: {known})")
 
     @property
+    def release(self) -> tuple[int, int, int] | None:
+        """The fastapi-slices release its template files are at, when `_commit` names one
+        (`v0.3.0`; not a commit between releases)."""
+        match = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)", str(self.answers.get("_commit") or ""))
+        return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+    @property
     def starter_answer(self) -> bool:
         """Whether the answers say the template renders the starter entity."""
         return bool(self.answers.get("starter_entity"))

@@ -126,7 +126,7 @@ def entity_plan(
     [rendered], registries = render_specs(
         project, [spec], facts, _registries(project, spec, adding=True)
     )
-    plan = Plan(notes=_plural_notes(request))
+    plan = Plan(notes=_release_notes(project) + _plural_notes(request))
     for template, path in rendered.paths.items():
         plan.add(decide(path, project.read(path), rendered.texts[template], force=force))
     for path, text in registries.items():
@@ -135,6 +135,18 @@ def entity_plan(
         base = rendered.base(template)
         plan.add(decide(base, project.read(base), rendered.texts[template], force=True))
     return plan
+
+
+def _release_notes(project: Project) -> list[str]:
+    """A project of an older release lacks what this gen's slices use (test fixtures...)."""
+    mine = tuple(int(part) for part in __version__.split(".")[:3])
+    if project.release is None or project.release >= mine:
+        return []
+    release = ".".join(map(str, project.release))
+    return [
+        f"the project's template files are of fastapi-slices {release}, and this gen is "
+        f"{__version__}: `gen update` brings them to the release of the slices it writes"
+    ]
 
 
 def _plural_notes(request: EntitySpec) -> list[str]:
@@ -201,6 +213,7 @@ def change_plan(
     text = _change_migration(project, new, change, migration)
     [rendered], extra = render_specs(project, [new], facts, {migration_path: text})
     plan = _merge_slice(project, rendered, _bases(project, old, facts))
+    plan.notes += _release_notes(project)
     plan.add(Action("create", migration_path, None, extra[migration_path], note=change.summary))
     return plan
 
