@@ -26,7 +26,13 @@ from tests.support import (
 runner = CliRunner()
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 ENTITIES = [
-    ["Author", "name:str:max=120:unique", "bio:text?", "--owned"],
+    [
+        "Author",
+        "name:str:max=120:unique",
+        "bio:text?",
+        "level:enum=junior,senior:default=junior",
+        "--owned",
+    ],
     [
         "Book",
         "title:str:max=200:index",
@@ -42,6 +48,16 @@ ENTITIES = [
 CHANGES = [
     ["field", "add", "Author", "born:date?", "country:str:max=2:min=2:default=NL"],
     ["field", "remove", "Author", "bio"],
+    # "junior" goes: rows holding it become "senior", the new default.
+    [
+        "entity",
+        "Author",
+        "name:str:max=120:unique",
+        "level:enum=senior,master:default=senior",
+        "born:date?",
+        "country:str:max=2:min=2:default=NL",
+        "--owned",
+    ],
     ["field", "rename", "Book", "title", "heading"],
     # price gets two more digits; pages becomes a required bigint (its rows get 1).
     [
@@ -56,7 +72,7 @@ CHANGES = [
         "--backfill",
         "pages=1",
     ],
-    ["field", "add", "Shelf", "position:int:default=0"],
+    ["entity", "Shelf", "label:text", "book:ref=Book?", "position:int:default=0"],
 ]
 CUSTOM_ROUTE = '''
 
@@ -162,8 +178,8 @@ def user_edits_are_kept(project: Path) -> None:
 SEED = [
     "INSERT INTO users (email, hashed_password, is_active, is_superuser, created_at, updated_at)"
     " VALUES ('ann@example.com', '-', true, false, '2024-01-01', '2024-01-01')",
-    "INSERT INTO authors (name, bio, owner_id, created_at, updated_at)"
-    " VALUES ('Ann', 'Writes.', 1, '2024-01-01', '2024-01-01')",
+    "INSERT INTO authors (name, bio, level, owner_id, created_at, updated_at)"
+    " VALUES ('Ann', 'Writes.', 'junior', 1, '2024-01-01', '2024-01-01')",
     "INSERT INTO books (title, pages, price, author_id, status, owner_id, created_at, updated_at)"
     " VALUES ('Dune', NULL, 9.5, 1, 'published', 1, '2024-01-01', '2024-01-01'),"
     " ('Emma', 320, 7.25, 1, 'draft', 1, '2024-01-01', '2024-01-01')",
@@ -210,7 +226,8 @@ def test_each_change_is_a_new_migration(changed: dict[str, Path]) -> None:
         "remove_bio_from_authors.py",
         "rename_title_to_heading_in_books.py",
         "change_books.py",
-        "add_position_to_shelves.py",
+        "change_authors.py",
+        "change_shelves.py",
     ):
         assert slug in slugs
 
@@ -219,7 +236,7 @@ def test_the_changed_project_passes_its_checks(changed: dict[str, Path], toolbox
     project = changed["project"]
     run_project_checks(toolbox, project)
     assert " passed" in toolbox.run(project, "pytest", "-q", "-p", "no:cacheprovider")
-    assert gen(project, "check") == (0, "ok: 4 entities, 10 migrations, one head\n")
+    assert gen(project, "check") == (0, "ok: 4 entities, 11 migrations, one head\n")
 
 
 def _migrate_rows(toolbox: Toolbox, project: Path, url: str, head_before: str) -> None:
@@ -229,13 +246,13 @@ def _migrate_rows(toolbox: Toolbox, project: Path, url: str, head_before: str) -
     books = sql(toolbox, url, "SELECT heading, pages, price FROM books ORDER BY id")
     assert [row[:2] for row in books] == [["Dune", 1], ["Emma", 320]]
     assert [float(row[2]) for row in books] == [9.5, 7.25]
-    authors = sql(toolbox, url, "SELECT name, country, born FROM authors")
-    assert authors == [["Ann", "NL", None]]  # the new required column got its default
+    authors = sql(toolbox, url, "SELECT name, country, born, level FROM authors")
+    assert authors == [["Ann", "NL", None, "senior"]]  # defaults where values were missing
     assert sql(toolbox, url, "SELECT label, book_id, position FROM shelves") == [["Hall", 1, 0]]
     toolbox.run(project, "alembic", "downgrade", head_before, DATABASE_URL=url)
     books = sql(toolbox, url, "SELECT title, pages FROM books ORDER BY id")
     assert books == [["Dune", 1], ["Emma", 320]]  # renamed back, values kept
-    assert sql(toolbox, url, "SELECT name, bio FROM authors") == [["Ann", None]]
+    assert sql(toolbox, url, "SELECT name, bio, level FROM authors") == [["Ann", None, "senior"]]
     toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=url)
     toolbox.run(project, "alembic", "check", DATABASE_URL=url)
 
