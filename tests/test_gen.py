@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from fastapi_slices import __version__
 from fastapi_slices.cli import app
 from fastapi_slices.project import Project
 from fastapi_slices.render import LIVING, SLICE_FILES
@@ -251,6 +252,10 @@ def test_several_alembic_heads_are_refused(project: Path) -> None:
         (["entity", "Thing", "--plural", "users"], "reserved"),
         (["entity", "Goods", "--plural", "items"], "already uses 'items'"),
         (["destroy", "Nothing"], "no entity 'Nothing'"),
+        (["entity", "Nurse"], "needs a field at least, e.g. gen entity Nurse name:str"),
+        (["entity", "Nurse", "name:str ward:int"], "write the fields without quotes"),
+        (["entity", "Nurse", "name:str:max=30?"], "goes right after the type: name:str?:max=30"),
+        (["entity", "Doctors", "name:str"], "'Doctors' looks plural: name it Doctor"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -332,3 +337,19 @@ def test_any_malformed_spec_exits_2_without_a_traceback(project: Path, tokens: l
     assert "Traceback" not in result.output
     if result.output.startswith("error:"):  # ours; a token like "-1" is a usage error instead
         assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"gen (fastapi-slices) {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["entity"], ["field", "add"], ["destroy"], ["new"], ["update"], ["check"]]
+)
+def test_help_fits_80_columns(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert result.exit_code == 0
+    assert [line for line in result.output.splitlines() if len(line) > 80] == []
+    assert "<bool>" not in result.output

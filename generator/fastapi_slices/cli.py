@@ -1,5 +1,6 @@
 """`gen`: grow a fastapi-slices project one entity slice at a time."""
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from fastapi_slices import __version__
 from fastapi_slices.errors import GenError, SpecError
 from fastapi_slices.naming import check_identifier
 from fastapi_slices.plan import Plan, Verb
@@ -20,6 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: it fits 80 columns, and keeps the examples as written.
+    rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -43,6 +47,24 @@ ProjectOption = Annotated[
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Print the plan and the diff; write nothing")
 ]
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        out.print(f"gen (fastapi-slices) {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Grow a fastapi-slices project one entity slice at a time."""
 
 
 def _fail(message: str) -> typer.Exit:
@@ -98,7 +120,8 @@ BackfillOption = Annotated[
     list[str] | None,
     typer.Option(
         "--backfill",
-        help="NAME=VALUE: the value of a field that becomes required, for rows already stored",
+        metavar="NAME=VALUE",
+        help="The value of a field that becomes required, for rows already stored",
         show_default=False,
     ),
 ]
@@ -113,12 +136,49 @@ def _change(project: Project, request: EntitySpec, *, dry_run: bool, **options: 
         out.print("\nNext: alembic upgrade head, then pytest.")
 
 
-@app.command()
+def _entity_help() -> str:
+    """The help of `gen entity`: its types come from the grammar itself."""
+    from fastapi_slices.fields import TYPES  # noqa: PLC0415
+
+    types = textwrap.wrap(" ".join(TYPES), 64)
+    return f"""Add an entity slice, or change an entity to a new spec.
+
+    The slice: model, schemas, repository, service, routes, migration and tests. For an
+    entity that exists, gen merges the change into its files (your edits kept) and writes a
+    migration that alters the table.
+
+    \b
+    Types:     {(chr(10) + " " * 15).join(types)}
+    Modifiers: ? (optional, after the type)  unique  index  filter  sort
+               default=V  min=N  max=N
+    Values:    decimal=precision.scale  enum=a,b,c  ref=Entity
+
+    \b
+    Examples:
+      gen entity Author name:str:max=120:unique bio:text?
+      gen entity Book title:str:max=200:index isbn:str:unique \\
+          price:decimal=10.2:min=0 published_on:date? \\
+          status:enum=draft,published:default=draft \\
+          author:ref=Author extra:json? --owned
+      gen entity Author name:str:max=160:unique bio:text? \\
+          born:date? --owned
+      gen entity Author writer:str:unique --rename name=writer \\
+          --owned
+    """
+
+
+@app.command(help=_entity_help())
 def entity(
-    name: Annotated[str, typer.Argument(help="The entity, in PascalCase: Book, BookReview")],
+    name: Annotated[
+        str, typer.Argument(metavar="ENTITY", help="The entity, in PascalCase: Book, BookReview")
+    ],
     fields: Annotated[
         list[str] | None,
-        typer.Argument(help="Fields as name:type[?][:modifier[=value]]...", show_default=False),
+        typer.Argument(
+            metavar="FIELD",
+            help="Fields as name:type[?][:modifier[=value]]...",
+            show_default=False,
+        ),
     ] = None,
     owned: Annotated[
         bool, typer.Option("--owned", help="Rows belong to their creator; others get 404")
@@ -134,7 +194,8 @@ def entity(
         list[str] | None,
         typer.Option(
             "--rename",
-            help="OLD=NEW: a field of the existing entity that the new spec names NEW",
+            metavar="OLD=NEW",
+            help="A field of the existing entity that the new spec names NEW",
             show_default=False,
         ),
     ] = None,
@@ -145,25 +206,6 @@ def entity(
     ] = False,
     project_dir: ProjectOption = None,
 ) -> None:
-    """Add an entity slice (model, schemas, repository, service, routes, migration, tests),
-    or change an existing one to the spec given: your edits are merged, a migration alters
-    the table.
-
-    \b
-    Types:     str text int bigint float decimal bool date datetime uuid json email url
-               enum ref
-    Modifiers: ? (optional)  unique  index  filter  sort  default=V  min=N  max=N
-               str=length bound, decimal=precision.scale, enum=a,b,c, ref=Entity
-
-    \b
-    Examples:
-      gen entity Author name:str:max=120:unique bio:text?
-      gen entity Book title:str:max=200:index isbn:str:unique price:decimal=10.2:min=0 \\
-          published_on:date? status:enum=draft,published:default=draft \\
-          author:ref=Author extra:json? --owned
-      gen entity Author name:str:max=160:unique bio:text? born:date? --owned
-      gen entity Author writer:str:unique --rename name=writer --owned
-    """
     renames, backfills = _pairs(rename, "--rename"), _pairs(backfill, "--backfill")
     try:
         project = Project.find(project_dir or Path.cwd())
@@ -184,11 +226,11 @@ def entity(
 
 
 field_app = typer.Typer(
-    help="Add, remove or rename fields of an existing entity (as `gen entity` with its spec).",
+    help="Add, remove or rename fields of an entity.",
     no_args_is_help=True,
 )
 app.add_typer(field_app, name="field")
-EntityArgument = Annotated[str, typer.Argument(help="The entity, e.g. Book")]
+EntityArgument = Annotated[str, typer.Argument(metavar="ENTITY", help="The entity, e.g. Book")]
 
 
 def _edit_fields(
@@ -216,7 +258,8 @@ def _edit_fields(
 def field_add(
     entity_name: EntityArgument,
     fields: Annotated[
-        list[str], typer.Argument(help="Fields as name:type[?][:modifier[=value]]...")
+        list[str],
+        typer.Argument(metavar="FIELD", help="Fields as name:type[?][:modifier[=value]]..."),
     ],
     backfill: BackfillOption = None,
     dry_run: DryRunOption = False,
@@ -248,7 +291,7 @@ def field_add(
 @field_app.command("remove")
 def field_remove(
     entity_name: EntityArgument,
-    names: Annotated[list[str], typer.Argument(help="The fields' names")],
+    names: Annotated[list[str], typer.Argument(metavar="NAME", help="The fields' names")],
     dry_run: DryRunOption = False,
     project_dir: ProjectOption = None,
 ) -> None:
@@ -269,8 +312,8 @@ def field_remove(
 @field_app.command("rename")
 def field_rename(
     entity_name: EntityArgument,
-    old: Annotated[str, typer.Argument(help="The field's name now")],
-    new: Annotated[str, typer.Argument(help="Its new name")],
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The field's name now")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name")],
     dry_run: DryRunOption = False,
     project_dir: ProjectOption = None,
 ) -> None:
@@ -292,7 +335,7 @@ def field_rename(
 
 @app.command()
 def destroy(
-    name: Annotated[str, typer.Argument(help="The entity to remove, e.g. Book")],
+    name: Annotated[str, typer.Argument(metavar="ENTITY", help="The entity to remove, e.g. Book")],
     dry_run: DryRunOption = False,
     force: Annotated[
         bool, typer.Option("--force", help="Remove files even if you changed them")
@@ -316,7 +359,9 @@ def destroy(
 
 @app.command()
 def new(
-    destination: Annotated[Path, typer.Argument(help="The folder of the new project")],
+    destination: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="The folder of the new project")
+    ],
     template: Annotated[
         str | None,
         typer.Option(help="fastapi-slices as a path or git URL (default: this checkout)"),
@@ -329,11 +374,14 @@ def new(
     ] = None,
     defaults: Annotated[bool, typer.Option(help="Take the default of every other answer")] = False,
 ) -> None:
-    """Render a new project (`copier copy` with an absolute template source).
+    """Render a new project, ready for `gen update` later.
+
+    `copier copy` of this fastapi-slices, its source recorded as an absolute path or URL.
 
     \b
     Example:
-      gen new ../bookshop --defaults -d project_name="Book Shop" -d package_name=shop
+      gen new ../bookshop --defaults -d project_name="Book Shop" \\
+          -d package_name=shop
     """
     from fastapi_slices.lifecycle import new_project  # noqa: PLC0415
 
@@ -362,7 +410,10 @@ def update(
     ] = None,
     project_dir: ProjectOption = None,
 ) -> None:
-    """Update the project from its template (`copier update`), keeping one migration head.
+    """Update the project: its template, its slices, one migration head.
+
+    `copier update` to the template's newer release, then this gen's release merged into
+    every entity slice (your edits kept), and migration heads joined.
 
     Refuses a project with uncommitted changes. Exits 1 when files need a human: they hold
     conflict markers (or *.rej files) to resolve before you commit.
@@ -399,7 +450,7 @@ def check(
     ] = False,
     project_dir: ProjectOption = None,
 ) -> None:
-    """Check the project: answers, migrations, registries, slices of this release.
+    """Check the project: answers, migrations, registries, slices.
 
     After a plain `copier update`, run `gen check --fix` (before you commit the update).
     """

@@ -171,6 +171,10 @@ def check_spec(
     """Refuse a spec the project cannot hold; else its resolved fields and their targets."""
     if spec.owned and not project.auth:
         raise SpecError("--owned needs users: this project was rendered without auth")
+    if not spec.fields:
+        raise SpecError(
+            f"entity {spec.name!r} needs a field at least, e.g. gen entity {spec.name} name:str"
+        )
     return resolve_fields(spec, project)
 
 

@@ -409,9 +409,18 @@ class Field:
     @classmethod
     def parse(cls, token: str) -> "Field":
         """Parse one token, naming the token in any error."""
+        if any(character.isspace() for character in token):
+            raise SpecError(
+                f"{token!r}: a field holds no spaces; write the fields without quotes, one "
+                "argument each: title:str pages:int"
+            )
         parts = token.split(":")
         if len(parts) < 2 or not parts[0] or not parts[1]:
             raise SpecError(f"{token!r}: a field is name:type, e.g. title:str")
+        if any(part.endswith("?") for part in parts[2:]):
+            rest = ":".join(part.removesuffix("?") for part in parts[2:])
+            fixed = f"{parts[0]}:{parts[1].removesuffix('?')}?:{rest}"
+            raise SpecError(f"{token!r}: '?' (optional) goes right after the type: {fixed}")
         name, type_part, modifiers = parts[0], parts[1], parts[2:]
         check_identifier(name, what=f"{token!r}: field name")
         if name in RESERVED_FIELD_NAMES or name.startswith(("model_", "_")):
