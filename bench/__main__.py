@@ -15,7 +15,7 @@ from bench import environment, tooling
 from bench.csv_import import measure_imports
 from bench.report import Results, markdown, rows, summary
 from bench.service import Plan, measure_load
-from tests.support import REPO, project_toolbox, render
+from tests.support import REPO, commit_working_tree, project_toolbox, render
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -39,7 +39,7 @@ def measure(workspace: Path, *, quick: bool) -> Results:
     _step("the rendered projects' environment (built once, then reused)")
     toolbox = project_toolbox(workspace / "dependencies")
     _step("rendering with Copier")
-    source = tooling.snapshot(workspace / "template")
+    source = commit_working_tree(workspace / "template")
     renders = {
         "default": tooling.measure_render(source, workspace, {}, repeat),
         "all options": tooling.measure_render(source, workspace, tooling.ALL_OPTIONS, repeat),

@@ -63,30 +63,6 @@ def median_time(action: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def snapshot(destination: Path) -> Path:
-    """This repository's working tree, uncommitted files included, as one clean commit.
-
-    What a user renders from a fresh clone; Copier renders a dirty tree more slowly, since it
-    commits the changes in its own copy first.
-    """
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():  # listed files deleted from the working tree are skipped
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-gpg-sign", "-m", "x"]):
-        subprocess.run([*git, *command], cwd=destination, check=True)
-    return destination
-
-
 def copier_cli(source: Path, destination: Path, answers: dict[str, Any]) -> None:
     shutil.rmtree(destination, ignore_errors=True)
     data = [f"--data={key}={value}" for key, value in answers.items()]

@@ -2,33 +2,82 @@
 
 Rendered projects do not install themselves: their dependencies go once into a shared
 environment (`.cache/project-venv`, see `project_toolbox`), and their checks run with that
-environment first on PATH and the project as working directory.
+environment first on PATH and the project as working directory. Every Python the template
+offers gets such an environment (`.cache/project-venv-3.13`), and one holding `gen`
+(`.cache/gen-venv-3.13`, see `gen_toolbox`); `find_python` finds their interpreters.
 """
 
+import atexit
 import fcntl
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from copier import Settings, run_copy
 
 REPO = Path(__file__).resolve().parents[1]
-PROJECT_VENV = REPO / ".cache" / "project-venv"
+PROJECT_VENV = REPO / ".cache" / "project-venv"  # for this interpreter's Python
+_CURRENT = f"{sys.version_info.major}.{sys.version_info.minor}"
+_PYTHON_QUESTION = yaml.safe_load((REPO / "copier.yml").read_text())["python_version"]
+# The Pythons a project may target (copier.yml's choices, oldest first), and the default.
+OFFERED_PYTHONS: tuple[str, ...] = tuple(_PYTHON_QUESTION["choices"])
+DEFAULT_PYTHON: str = _PYTHON_QUESTION["default"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Variables of ours that must not leak into a rendered project's own runs.
 _PRIVATE = ("DATABASE_URL", "TEST_DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH")
 
 
+def copy_working_tree(destination: Path) -> Path:
+    """This repository's files as they are now, uncommitted and untracked ones included."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (item.decode() for item in listed)):
+        source = REPO / name
+        if source.is_file():  # listed files deleted from the working tree are skipped
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def commit_working_tree(destination: Path) -> Path:
+    """A repository at `destination` holding this working tree as one clean commit: what a
+    user renders from a fresh clone (Copier renders a dirty tree from a commit of its own,
+    which no repository holds, so a project could not be updated from it)."""
+    copy_working_tree(destination)
+    git = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-gpg-sign", "-m", "x"]):
+        subprocess.run([*git, *command], cwd=destination, check=True, capture_output=True)
+    return destination
+
+
+@functools.cache
+def _template_source() -> Path:
+    """This working tree as a clean commit, once per process (removed at its end)."""
+    folder = Path(tempfile.mkdtemp(prefix="fastapi-slices-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return commit_working_tree(folder / "fastapi-slices")
+
+
 def render(destination: Path, **answers: Any) -> Path:
     """Render the working tree of this repository (uncommitted changes included)."""
     run_copy(
-        str(REPO),
+        str(_template_source()),
         destination,
         data=answers,
         defaults=True,
@@ -68,51 +117,166 @@ class Toolbox:
         return output
 
 
-def project_toolbox(workspace: Path) -> Toolbox:
+def project_toolbox(workspace: Path, python_version: str | None = None) -> Toolbox:
     """The shared environment, holding every dependency of a fully optioned project.
 
-    Built (from a project rendered into `workspace`) once per change of the rendered
-    dependency list; concurrent callers, such as pytest-xdist workers, take turns.
+    Under this interpreter by default, or under the Python `python_version` names (such as
+    "3.13", found by `find_python`), in an environment of its own. Built (from a project
+    rendered into `workspace`) once per change of the rendered dependency list or of the
+    Python; concurrent callers, such as pytest-xdist workers, take turns.
     """
-    sample = render(workspace / "project", auth=True)
-    requirements = (sample / "pyproject.toml").read_bytes()
-    digest = hashlib.sha256(requirements + sys.version.encode()).hexdigest()
-    marker = PROJECT_VENV / "requirements.sha256"
-    lock = PROJECT_VENV.with_suffix(".lock")
+    answers: dict[str, Any] = {"auth": True}
+    if python_version is None or python_version == _CURRENT:
+        python, venv = Path(sys.executable), PROJECT_VENV
+    else:
+        python, venv = find_python(python_version), _versioned(PROJECT_VENV, python_version)
+    if python_version is not None:
+        answers["python_version"] = python_version
+    sample = render(workspace / "project", **answers)
+
+    def install(uv: str, venv_python: Path) -> None:
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--compile-bytecode",
+                "--python",
+                str(venv_python),
+                "-r",
+                "pyproject.toml",
+                "--group",
+                "pyproject.toml:dev",
+            ],
+            cwd=sample,
+            check=True,
+        )
+
+    _build_once(venv, python, (sample / "pyproject.toml").read_bytes(), install)
+    return Toolbox(venv / "bin")
+
+
+def gen_toolbox(python_version: str) -> Toolbox:
+    """This repository's `gen` (an editable install) under the Python `python_version` names,
+    in an environment of its own (`.cache/gen-venv-<version>`), built once per change of this
+    repository's dependencies or of that Python, like `project_toolbox`'s."""
+    venv = _versioned(REPO / ".cache" / "gen-venv", python_version)
+
+    def install(uv: str, venv_python: Path) -> None:
+        subprocess.run(
+            [uv, "pip", "install", "--quiet", "--python", str(venv_python), "-e", str(REPO)],
+            check=True,
+        )
+
+    _build_once(venv, find_python(python_version), (REPO / "pyproject.toml").read_bytes(), install)
+    return Toolbox(venv / "bin")
+
+
+def _versioned(venv: Path, python_version: str) -> Path:
+    return venv.with_name(f"{venv.name}-{python_version}")
+
+
+def _build_once(
+    venv: Path, python: Path, requirements: bytes, install: Callable[[str, Path], None]
+) -> None:
+    """Make `venv` with `python` and `install` into it, unless it was made from the same
+    requirements and the same Python already; one caller at a time (a file lock)."""
+    digest = hashlib.sha256(requirements + _python_build(python).encode()).hexdigest()
+    marker = venv / "requirements.sha256"
+    lock = venv.with_name(f"{venv.name}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         if not marker.is_file() or marker.read_text() != digest:
-            shutil.rmtree(PROJECT_VENV, ignore_errors=True)
+            shutil.rmtree(venv, ignore_errors=True)
             uv = _uv()
-            subprocess.run(
-                [uv, "venv", "--quiet", "--python", sys.executable, str(PROJECT_VENV)], check=True
-            )
-            subprocess.run(
-                [
-                    uv,
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--compile-bytecode",
-                    "--python",
-                    str(PROJECT_VENV / "bin" / "python"),
-                    "-r",
-                    "pyproject.toml",
-                    "--group",
-                    "pyproject.toml:dev",
-                ],
-                cwd=sample,
-                check=True,
-            )
+            subprocess.run([uv, "venv", "--quiet", "--python", str(python), str(venv)], check=True)
+            install(uv, venv / "bin" / "python")
             marker.write_text(digest)
-    return Toolbox(PROJECT_VENV / "bin")
 
 
 def _uv() -> str:
     found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     assert found, "uv is missing: install this repository with its dev group (see README.md)"
     return found
+
+
+@functools.cache
+def _python_build(python: Path) -> str:
+    """`sys.version` of the interpreter at `python`: its patch release and build."""
+    if python == Path(sys.executable):
+        return sys.version
+    return subprocess.run(
+        [python, "-c", "import sys; print(sys.version)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@functools.cache
+def find_python(version: str) -> Path:
+    """An interpreter of Python `version` ("3.13"): this one, a `python3.13` on PATH (a pyenv
+    shim only where pyenv has that version selected), one that pyenv installed (newest patch
+    first), or one that uv manages. CI must run every Python the template offers, so a
+    missing one fails the test, saying how to install it."""
+    for candidate in _python_candidates(version):
+        try:
+            answer = subprocess.run(
+                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=30,
+            )
+        except OSError:
+            continue
+        if answer.returncode == 0 and answer.stdout.strip() == version:
+            return candidate
+    pytest.fail(
+        f"Python {version} is missing, and the tests run rendered projects and gen under every "
+        f"Python the template offers ({', '.join(OFFERED_PYTHONS)}). Looked for python{version} "
+        f"on PATH, in {_pyenv_root() / 'versions'} and among uv's Pythons. Install it: "
+        f"`pyenv install {version}` or `uv python install {version}`.",
+        pytrace=False,
+    )
+
+
+def _python_candidates(version: str) -> Iterator[Path]:
+    if version == _CURRENT:
+        yield Path(sys.executable)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if directory and (path := Path(directory) / f"python{version}").is_file():
+            yield path
+    # Installed but not selected: pyenv's shims refuse to run those, so go to them directly.
+    patch = re.compile(rf"^{re.escape(version)}\.(\d+)$")
+    versions = _pyenv_root() / "versions"
+    installed = [
+        (int(match[1]), prefix)
+        for prefix in (versions.iterdir() if versions.is_dir() else [])
+        if (match := patch.match(prefix.name))
+    ]
+    for _, prefix in sorted(installed, reverse=True):
+        yield prefix / "bin" / f"python{version}"
+    found = subprocess.run(
+        [_uv(), "python", "find", "--python-preference", "only-managed", version],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode == 0 and found.stdout.strip():
+        yield Path(found.stdout.strip())
+
+
+def _pyenv_root() -> Path:
+    if root := os.environ.get("PYENV_ROOT"):
+        return Path(root)
+    if pyenv := shutil.which("pyenv"):
+        answer = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        if answer.returncode == 0 and answer.stdout.strip():
+            return Path(answer.stdout.strip())
+    return Path.home() / ".pyenv"
 
 
 def psql(statement: str) -> None:

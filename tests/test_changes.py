@@ -329,3 +329,12 @@ def test_gen_says_when_the_project_is_of_an_older_release(project: Path) -> None
     assert code == 0, output
     assert "template files are of fastapi-slices 0.2.0" in output
     assert "`gen update` brings them" in output
+
+
+def test_check_finds_a_commit_the_template_source_lacks(project: Path) -> None:
+    assert gen(project, "check")[0] == 0
+    answers = project / ".copier-answers.yml"
+    answers.write_text(re.sub(r"(?m)^_commit: .*$", "_commit: 0123abc", answers.read_text()))
+    code, output = gen(project, "check")
+    assert code == 1
+    assert "_commit 0123abc is no commit of" in output

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 from pytest_copie.plugin import Copie
-from ruff.__main__ import find_ruff_bin
+
+from tests.support import DEFAULT_PYTHON, OFFERED_PYTHONS, find_python
 
 # Together these render every value of every question at least once.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -50,28 +51,28 @@ def test_no_leftover_jinja(variant: tuple[dict[str, Any], Path]) -> None:
         assert not LEFTOVER_JINJA.search(text), f"Jinja left in {path.relative_to(project)}"
 
 
+# Compiles without writing bytecode into the project; warnings too (such as an invalid escape
+# sequence, a SyntaxWarning since 3.12) fail.
+_COMPILE = """
+import sys
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as source:
+        compile(source.read(), path, "exec")
+"""
+
+
 def test_every_python_file_compiles(variant: tuple[dict[str, Any], Path]) -> None:
+    """With the interpreter of the Python the project targets: 3.12 renders use 3.12 syntax."""
     answers, project = variant
-    version = answers.get("python_version", "3.11")
-    if version != "3.11":  # newer syntax than this interpreter: ruff's parser checks it
-        target = "py" + version.replace(".", "")
-        ruff = [
-            find_ruff_bin(),
-            "check",
-            "--no-cache",
-            "--isolated",
-            "--select",
-            "E9",
-            "--target-version",
-            target,
-            str(project),
-        ]
-        result = subprocess.run(ruff, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, result.stdout
-        return
-    for path in _files(project):
-        if path.suffix == ".py":
-            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    python = find_python(answers.get("python_version", DEFAULT_PYTHON))
+    sources = [str(path) for path in _files(project) if path.suffix == ".py"]
+    result = subprocess.run(
+        [python, "-I", "-W", "error", "-c", _COMPILE, *sources],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_migration_names(variant: tuple[dict[str, Any], Path]) -> None:
@@ -109,6 +110,42 @@ def test_answers_file_records_the_source(variant: tuple[dict[str, Any], Path]) -
     assert recorded["_commit"]
     for key, value in answers.items():
         assert recorded[key] == value
+
+
+def test_variants_cover_every_python() -> None:
+    """The CI and Docker tests below see every offered Python through the variants."""
+    covered = {
+        answers.get("python_version", DEFAULT_PYTHON)
+        for answers in VARIANTS.values()
+        if answers.get("ci", True) and answers.get("docker", True)
+    }
+    assert covered == set(OFFERED_PYTHONS)
+
+
+def test_ci_tests_every_python_the_project_supports(variant: tuple[dict[str, Any], Path]) -> None:
+    """From the chosen (lowest) Python up to the newest the template offers."""
+    answers, project = variant
+    if not answers.get("ci", True):
+        return  # no workflow (test_options_choose_files)
+    lowest = answers.get("python_version", DEFAULT_PYTHON)
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    for job in workflow["jobs"].values():
+        matrix = job["strategy"]["matrix"]["python-version"]
+        assert matrix == list(OFFERED_PYTHONS[OFFERED_PYTHONS.index(lowest) :])
+        settings = [step.get("with", {}) for step in job["steps"]]
+        pythons = [given["python-version"] for given in settings if "python-version" in given]
+        assert pythons == ["${{ matrix.python-version }}"]
+
+
+def test_docker_image_runs_the_chosen_python(variant: tuple[dict[str, Any], Path]) -> None:
+    answers, project = variant
+    if not answers.get("docker", True):
+        return  # no Dockerfile (test_options_choose_files)
+    dockerfile = (project / "Dockerfile").read_text()
+    images = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE | re.IGNORECASE)
+    python = answers.get("python_version", DEFAULT_PYTHON)
+    assert images, "no FROM line"
+    assert all(image == f"python:{python}-slim" for image in images), images
 
 
 def test_yaml_files_parse(variant: tuple[dict[str, Any], Path]) -> None:

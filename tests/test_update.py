@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from fastapi_slices import __version__
 from fastapi_slices.cli import app
-from tests.support import REPO, Toolbox, run_project_checks
+from tests.support import REPO, Toolbox, copy_working_tree, run_project_checks
 
 GEN = str(Path(sys.executable).parent / "gen")
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
@@ -118,6 +118,8 @@ def _release_v1_1(template: Path) -> None:
             '"""The process is up and serving."""', '"""The process is up and answering."""'
         )
     )
+    settings = template / "template" / "pyproject.toml.jinja"
+    settings.write_text(settings.read_text() + "\n[tool.coverage.run]\nbranch = true\n")
     # gen 1.1.0 words a route of every slice differently.
     routes = template / ROUTES
     routes.write_text(
@@ -136,21 +138,6 @@ def _release_v1_1(template: Path) -> None:
         capture_output=True,
         env=os.environ | {"PYTHONPATH": str(template / "generator")},
     )
-
-
-def copy_working_tree(folder: Path) -> None:
-    """This repository's files as they are now (uncommitted changes included) into `folder`."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (item.decode() for item in listed)):
-        source = REPO / name
-        if source.is_file():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, folder / name)
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +252,7 @@ def test_update_keeps_a_grown_project_working(
     for routes in ("authors.py", "reviews.py", "items.py"):
         assert "by its id." in (grown / "app" / "api" / "v1" / routes).read_text()
     assert RELEASE_1_1 in (grown / ".gen" / "entities" / "book.json").read_text()
+    assert "pyproject.toml changed: refresh your environment and lock file" in result.stdout
 
     check = gen_of(template, grown, "check")
     assert check.returncode == 0, check.stderr  # one head, every slice of this release

@@ -131,6 +131,11 @@ def update_project(project: Project, *, vcs_ref: str | None, now: datetime) -> U
     updated = Project.find(project.root)
     conflicts = set(_unmerged(updated.root)) | set(_marked(updated.root))
     changes = fix_plan(updated, release=release, now=now)
+    if "pyproject.toml" in _git(updated.root, "diff", "--name-only").splitlines():
+        changes.notes.append(
+            "pyproject.toml changed: refresh your environment and lock file (`uv sync`, which "
+            "updates uv.lock; or `uv lock`)"
+        )
     changes.apply(updated.root)
     conflicts |= {str(action.path) for action in changes.unmerged}
     return UpdateResult(conflicts=sorted(conflicts), changes=changes)
@@ -220,6 +225,7 @@ def check_project(project: Project) -> list[str]:
     for key in ("_src_path", "_commit"):
         if not project.answers.get(key):
             problems.append(f"{ANSWERS_FILE}: no {key}; `copier update` cannot work")
+    problems += _source_problems(project)
     heads = project.heads()
     if len(heads) > 1:
         problems.append(
@@ -243,6 +249,22 @@ def check_project(project: Project) -> list[str]:
         for reason in stale_slices(project)
     ]
     return problems
+
+
+def _source_problems(project: Project) -> list[str]:
+    """A local template source must hold the commit the project records (a URL is not read:
+    that needs the network)."""
+    source, commit = project.answers.get("_src_path"), project.answers.get("_commit")
+    if not source or not commit or "://" in str(source) or str(source).startswith(("gh:", "gl:")):
+        return []
+    folder = Path(str(source))
+    if not folder.is_dir():
+        return [f"{ANSWERS_FILE}: _src_path {source} is not a folder; `copier update` cannot work"]
+    try:
+        _git(folder, "rev-parse", "--quiet", "--verify", f"{commit}^{{commit}}")
+    except ProjectError:
+        return [f"{ANSWERS_FILE}: _commit {commit} is no commit of {source}"]
+    return []
 
 
 def _registry_problems(project: Project) -> list[str]:
