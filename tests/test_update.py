@@ -372,7 +372,7 @@ def test_update_from_the_first_release(toolbox: Toolbox, tmp_path: Path) -> None
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     copy_working_tree(source)
     git(source, "add", "-A")
-    git(source, "commit", "-qm", "the working tree")
+    git(source, "commit", "-q", "--allow-empty", "-m", "the working tree")  # clean in CI
     git(source, "tag", "v99.0.0")
     project = tmp_path / "shop"
     result = gen_of(
