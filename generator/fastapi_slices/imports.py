@@ -17,6 +17,7 @@ STDLIB = frozenset(
         "enum",
         "functools",
         "itertools",
+        "json",
         "logging",
         "pathlib",
         "typing",

@@ -174,6 +174,8 @@ class SliceImports:
             f"tests.factories.{names.snake}", f"create_{names.snake}", f"{names.snake}_payload"
         )
         found.add(self._own.format("schemas"), f"{names.pascal}Sort")
+        if any(item.type == "json" for item in self.fields):
+            found.add("json")  # a body JSON cannot carry (NaN), sent as text
         return self._with_owners_and_targets(found)
 
     def tests_import(self) -> Imports:
