@@ -36,7 +36,7 @@ ENTITIES = [
 NEW_MIGRATION = '''"""Add users.last_login.
 
 Revision ID: 7a1b2c3d4e5f
-Revises: 3c9d4e7f2a10
+Revises: 5b8e2f1c9a3d
 Create Date: 2026-12-01 00:00:00+00:00
 """
 
@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7a1b2c3d4e5f"
-down_revision: str | Sequence[str] | None = "3c9d4e7f2a10"
+down_revision: str | Sequence[str] | None = "5b8e2f1c9a3d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
