@@ -24,6 +24,7 @@ import jinja2
 import yaml
 
 from fastapi_slices import __version__, registry
+from fastapi_slices.bundled import bundled_source, refresh, template_home
 from fastapi_slices.errors import GenError, ProjectError
 from fastapi_slices.formatting import format_python
 from fastapi_slices.plan import Action, Plan
@@ -65,6 +66,8 @@ def new_project(
     from copier import run_copy  # noqa: PLC0415
 
     source = template or default_template_source()
+    if source is None and (bundled := bundled_source()) is not None:
+        source, vcs_ref = bundled[0], vcs_ref or bundled[1]
     if source is None:
         raise GenError("no template: pass --template with a path or git URL of fastapi-slices")
     if "://" not in source and not source.startswith(("gh:", "gl:", "git@")):
@@ -119,6 +122,8 @@ def update_project(project: Project, *, vcs_ref: str | None, now: datetime) -> U
     if _git(project.root, "status", "--porcelain"):
         raise ProjectError("the project has uncommitted changes; commit or stash them first")
     release = project.answers.get("_commit")
+    if str(project.answers.get("_src_path")) == str(template_home()):
+        refresh(template_home())  # the releases up to this gen's, for Copier to find
     _run_copier(
         "update the project",
         run_update,
