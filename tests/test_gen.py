@@ -353,3 +353,25 @@ def test_help_fits_80_columns(command: list[str]) -> None:
     assert result.exit_code == 0
     assert [line for line in result.output.splitlines() if len(line) > 80] == []
     assert "<bool>" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("tools", "advice"),
+    [
+        (["uv"], "Next: uv run alembic upgrade head && uv run pytest"),
+        ([], "Next: install uv (https://docs.astral.sh/uv/), then uv run alembic upgrade head"),
+    ],
+)
+def test_next_steps_run_in_the_shell_you_are_in(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tools: list[str], advice: str
+) -> None:
+    """No `alembic` the shell cannot find: uv when it is on PATH, else how to get it."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for tool in tools:
+        (folder / tool).write_text("#!/bin/sh\n")
+        (folder / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    code, output = gen(project, "entity", *AUTHOR)
+    assert code == 0, output
+    assert advice in output

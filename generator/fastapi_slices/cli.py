@@ -1,5 +1,7 @@
 """`gen`: grow a fastapi-slices project one entity slice at a time."""
 
+import shlex
+import shutil
 import textwrap
 from collections.abc import Callable
 from dataclasses import replace
@@ -103,6 +105,19 @@ def _carry_out(plan: Plan, project: Project, *, dry_run: bool) -> bool:
     return bool(plan.changes)
 
 
+def _project_command(project: Project, *commands: str) -> str:
+    """`commands` as the user can run them from the project's folder, in the shell they are
+    in: with uv when it is on PATH, else from the project's own environment when it has one."""
+    if shutil.which("uv"):
+        return " && ".join(f"uv run {command}" for command in commands)
+    local = project.root / ".venv" / "bin"
+    if (local / commands[0].split()[0]).is_file():
+        return " && ".join(f".venv/bin/{command}" for command in commands)
+    return "install uv (https://docs.astral.sh/uv/), then " + " && ".join(
+        f"uv run {command}" for command in commands
+    )
+
+
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
     """`--rename old=new` or `--backfill name=value`, repeated, as a dictionary."""
     found: dict[str, str] = {}
@@ -133,7 +148,7 @@ def _change(project: Project, request: EntitySpec, *, dry_run: bool, **options: 
 
     plan = entity_plan(project, request, now=datetime.now(UTC), **options)
     if _carry_out(plan, project, dry_run=dry_run):
-        out.print("\nNext: alembic upgrade head, then pytest.")
+        out.print(f"\nNext: {_project_command(project, 'alembic upgrade head', 'pytest')}")
 
 
 def _entity_help() -> str:
@@ -397,10 +412,12 @@ def new(
         )
     except GenError as error:
         raise _fail(str(error)) from None
-    out.print(
-        f"Rendered {destination}. Next: cd {destination} && git init && uv sync && "
-        "uv run alembic upgrade head && uv run pytest"
+    steps = (
+        f"cd {shlex.quote(str(destination))} && git init && uv sync && uv run alembic upgrade head"
     )
+    if not shutil.which("uv"):
+        steps = f"install uv (https://docs.astral.sh/uv/), then {steps}"
+    out.print(f"Rendered {destination}. Next: {steps}")
 
 
 @app.command()
