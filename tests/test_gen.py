@@ -128,7 +128,7 @@ def test_entity_reports_every_action(project: Path) -> None:
     assert len(migrations) == 1
     assert re.fullmatch(r"\d{8}_\d{4}_create_authors_table\.py", migrations[0].name)
     text = migrations[0].read_text()
-    assert 'down_revision: str | Sequence[str] | None = "3c9d4e7f2a10"' in text  # the old head
+    assert 'down_revision: str | Sequence[str] | None = "5b8e2f1c9a3d"' in text  # the old head
     assert (
         "from app.models.author import Author as Author"
         in (project / "app" / "models" / "registry.py").read_text()
@@ -175,7 +175,7 @@ def test_existing_files_are_not_overwritten(project: Path) -> None:
 def test_an_existing_migration_is_never_overwritten(project: Path) -> None:
     now = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
     taken = project / "alembic" / "versions" / "20261122_1030_create_authors_table.py"
-    taken.write_text('revision = "abc"\ndown_revision = "3c9d4e7f2a10"\n')
+    taken.write_text('revision = "abc"\ndown_revision = "5b8e2f1c9a3d"\n')
     spec = EntitySpec(name="Author", fields=["name:str"])
     plan = entity_plan(Project.find(project), spec, now=now, force=True)
     created = [str(action.path) for action in plan.changes if "versions" in str(action.path)]

@@ -162,6 +162,20 @@ def _string(name: str, length: int | None, **options: Any) -> FieldType:
     )
 
 
+def _checked_string(name: str, length: int, pattern: str, schema: str, invalid: str) -> FieldType:
+    """A string the schemas check (an e-mail, a URL): samples from `pattern`."""
+    return _string(
+        name,
+        length,
+        sample=_pattern(pattern),
+        schema=schema,
+        schema_imports=((COMMON, schema),),
+        invalid=invalid,
+        unique_payload=_unique_pattern(pattern),
+        casts=frozenset({"str", "text"}),
+    )
+
+
 def _number_type(name: str, python: str, column: str, migration: str, **options: Any) -> FieldType:
     return FieldType(
         name=name,
@@ -306,26 +320,8 @@ TYPES: dict[str, FieldType] = {
             invalid='"{not json"',
             parse=_json_object,
         ),
-        _string(
-            "email",
-            320,
-            sample=_pattern(_EMAIL),
-            schema="EmailAddress",
-            schema_imports=((COMMON, "EmailAddress"),),
-            invalid='"not-an-email"',
-            unique_payload=_unique_pattern(_EMAIL),
-            casts=frozenset({"str", "text"}),
-        ),
-        _string(
-            "url",
-            2083,
-            sample=_pattern(_URL),
-            schema="HttpUrlStr",
-            schema_imports=((COMMON, "HttpUrlStr"),),
-            invalid='"not a url"',
-            unique_payload=_unique_pattern(_URL),
-            casts=frozenset({"str", "text"}),
-        ),
+        _checked_string("email", 320, _EMAIL, "EmailAddress", invalid='"not-an-email"'),
+        _checked_string("url", 2083, _URL, "HttpUrlStr", invalid='"not a url"'),
         _string(
             "enum",
             None,
