@@ -79,7 +79,8 @@ def test_migration_names(variant: tuple[dict[str, Any], Path]) -> None:
     answers, project = variant
     names = sorted(path.name for path in (project / "alembic" / "versions").glob("*.py"))
     assert all(MIGRATION_NAME.match(name) for name in names), names
-    expected = answers.get("auth", True) + answers.get("starter_entity", True)
+    # With users: their table, then revocable tokens; and the starter's table.
+    expected = 2 * answers.get("auth", True) + answers.get("starter_entity", True)
     assert len(names) == expected
 
 
