@@ -64,7 +64,8 @@ USER_MODEL = "template/{{package_name}}/models/{% if auth %}user.py{% endif %}.j
 HEALTH = "template/{{package_name}}/api/health.py.jinja"
 ROUTES = "generator/fastapi_slices/templates/entity/routes.py.jinja"
 RELEASE_1_1 = "9.1.0"  # the version of gen in release 1.1.0
-FIRST_RELEASE = "13c5047"  # fastapi-slices 0.1.0: gen kept no base copies then
+# Releases of fastapi-slices before gen kept base copies of slices: 0.1.0, and the last one.
+EARLIER_RELEASES = {"v0.1.0": "13c5047", "v0.2.0": "89a76bd"}
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -358,15 +359,17 @@ def test_update_reports_conflicts(template: Path, tmp_path: Path) -> None:
     assert "<<<<<<< before gen" in routes.read_text()
 
 
-def test_update_from_the_first_release(toolbox: Toolbox, tmp_path: Path) -> None:
-    """A project of fastapi-slices 0.1.0, grown with its gen and edited, updated to this
-    working tree: its slices kept no base copy, so gen 0.1.0 renders their base again, and
-    the changes since (0.2.0 dropped a router-wide dependency of owned routes) are merged."""
+@pytest.mark.parametrize("release", sorted(EARLIER_RELEASES))
+def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, release: str) -> None:
+    """A project of an earlier release, grown with its gen and edited, updated to this working
+    tree: its slices kept no base copy, so that release's gen renders their base again, and
+    the changes since are merged (0.2.0 dropped a router-wide dependency of owned routes;
+    this release changed every slice's tests)."""
     source = tmp_path / "fastapi-slices"
-    git(tmp_path, "clone", "-q", str(REPO), str(source))  # the history, with 0.1.0 in it
-    git(source, "tag", "-f", "v0.1.0", FIRST_RELEASE)
-    old = tmp_path / "gen-0.1.0"
-    git(source, "worktree", "add", "-q", str(old), FIRST_RELEASE)
+    git(tmp_path, "clone", "-q", str(REPO), str(source))  # the history, with the release
+    git(source, "tag", "-f", release, EARLIER_RELEASES[release])
+    old = tmp_path / f"gen-{release}"
+    git(source, "worktree", "add", "-q", str(old), EARLIER_RELEASES[release])
     for path in source.iterdir():  # the next release: this working tree
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -383,7 +386,7 @@ def test_update_from_the_first_release(toolbox: Toolbox, tmp_path: Path) -> None
         "--template",
         str(source),
         "--vcs-ref",
-        "v0.1.0",
+        release,
         "--defaults",
     )
     assert result.returncode == 0, result.stderr
@@ -391,17 +394,20 @@ def test_update_from_the_first_release(toolbox: Toolbox, tmp_path: Path) -> None
         result = gen_of(old, project, "entity", *entity)
         assert result.returncode == 0, result.stderr
     routes = project / "app" / "api" / "v1" / "books.py"
-    assert "dependencies=[Depends(get_current_user)]" in routes.read_text()
+    first = release == "v0.1.0"
+    assert ("dependencies=[Depends(get_current_user)]" in routes.read_text()) == first
     routes.write_text(
         routes.read_text().replace('"""Read one book."""', '"""Read one of our books."""')
     )
     git(project, "init", "-q")
     git(project, "add", "-A")
-    git(project, "commit", "-qm", "grown with gen 0.1.0")
+    git(project, "commit", "-qm", f"grown with gen {release}")
 
     result = gen(project, "update")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "merge  app/api/v1/books.py  (your edits kept)" in result.stdout
+    assert "update  tests/api/v1/test_books.py" in result.stdout
+    if first:
+        assert "merge  app/api/v1/books.py  (your edits kept)" in result.stdout
     text = routes.read_text()
     assert '"""Read one of our books."""' in text
     assert "dependencies=[Depends(get_current_user)]" not in text
