@@ -98,7 +98,10 @@ class Toolbox:
     def env(self, **extra: str) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if key not in _PRIVATE}
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
-        env["MYPY_CACHE_DIR"] = str(REPO / ".cache" / "mypy")  # third-party analysis is shared
+        # Third-party analysis is shared between runs; one cache per xdist worker, as two
+        # mypy runs writing one cache at once (two projects both named `app`) corrupt it.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        env["MYPY_CACHE_DIR"] = str(REPO / ".cache" / "mypy" / worker)
         return env | extra
 
     def run(self, project: Path, *command: str, **extra_env: str) -> str:

@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPResponse
 from json import dumps, loads
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,10 @@ class Cluster:
         self.start()
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "app")
 
-    def start(self) -> None:
+    def start(self, *settings: str) -> None:
+        """Start the server, with server settings (`name=value`) beside the usual ones."""
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += "".join(f" -c {setting}" for setting in settings)
         log = str(self.folder / "postgres.log")
         self._run("pg_ctl", "-D", self.data, "-l", log, "-o", options, "-w", "start")
 
@@ -158,7 +161,12 @@ class Client:
             connection.close()
 
     def request(
-        self, method: str, path: str, json: Any = None, form: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        form: dict[str, str] | None = None,
+        csv: str | None = None,
     ) -> tuple[int, dict[str, str], Any]:
         headers = dict(self.headers)
         body = None
@@ -167,6 +175,8 @@ class Client:
         elif form is not None:
             body = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif csv is not None:
+            body, headers["Content-Type"] = csv.encode(), "text/csv"
         if getattr(self._local, "connection", None) is None:
             self._local.connection = HTTPConnection(
                 "127.0.0.1", self.port, timeout=DEADLINE_SECONDS
@@ -199,8 +209,11 @@ class Service:
 
 
 @contextmanager
-def serve(toolbox: Toolbox, project: Path, cluster: Cluster, log: Path) -> Iterator[Service]:
-    """uvicorn serving the project, with a registered user's token in its client."""
+def serve(
+    toolbox: Toolbox, project: Path, cluster: Cluster, log: Path, **settings: str
+) -> Iterator[Service]:
+    """uvicorn serving the project, with a registered user's token in its client; `settings`
+    (environment variables) replace the defaults below."""
     port = free_port()
     env = {
         "DATABASE_URL": cluster.url,
@@ -209,7 +222,7 @@ def serve(toolbox: Toolbox, project: Path, cluster: Cluster, log: Path) -> Itera
         "AUTH_RATE_LIMIT": "100000/minute",
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
-    }
+    } | settings
     command = [str(toolbox.bin / "uvicorn"), "app.main:app", "--port", str(port), "--no-access-log"]
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -380,3 +393,280 @@ def test_soak(toolbox: Toolbox, project: Path, cluster: Cluster, tmp_path: Path)
     # Twice as many requests after the warm-up as during it: a leak of even a few hundred
     # bytes a request would show here; allocator noise stays well under it.
     assert grown < 16 * 1024, f"RSS grew by {grown} KiB after the warm-up"
+
+
+# The database and the shared rate limits (issue 12): the embedded default under concurrent
+# writers, PostgreSQL starting up, and two processes counting logins in one Redis.
+
+
+def test_sqlite_serves_concurrent_writers(
+    toolbox: Toolbox, project: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """The default database, a SQLite file: 50 creates at once, then 50 changes at once.
+
+    Each reads (its user, the row) before it writes; SQLite refused such a write at once
+    while another was writing ("database is locked": 2 503s of 5 creates, 38 of 50).
+    """
+    writers = 50
+    database = tmp_path / "app.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=url)
+    # The default time a request waits for a connection, and a writer for the lock.
+    settings = {"DATABASE_URL": url, "DATABASE_TIMEOUT_SECONDS": "5"}
+    with serve(toolbox, project, cluster, tmp_path / "service.log", **settings) as service:
+        start = threading.Barrier(writers)
+
+        def create(number: int) -> tuple[int, Any]:
+            start.wait()
+            status, _, row = service.client.request("POST", "/api/v1/items", json=item())
+            return status, row
+
+        def change(row: Any) -> int:
+            start.wait()
+            path = f"/api/v1/items/{row['id']}"
+            return service.client.request("PATCH", path, json={"quantity": 7})[0]
+
+        with ThreadPoolExecutor(writers) as pool:
+            created = list(pool.map(create, range(writers)))
+            assert [status for status, _ in created] == [201] * writers, created
+            changed = list(pool.map(change, [row for _, row in created]))
+        assert changed == [200] * writers
+    with sqlite3.connect(database) as stored:
+        rows = stored.execute("SELECT count(*), sum(quantity = 7) FROM items").fetchone()
+    assert rows == (writers, writers)
+
+
+def test_postgresql_starting_up_answers_503(
+    toolbox: Toolbox, project: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """A server that does not accept connections yet (here a standby without hot standby;
+    a server starting up answers the same: SQLSTATE 57P03) is an outage like any other."""
+    with serve(toolbox, project, cluster, tmp_path / "service.log") as service:
+        client = service.client
+        assert client.request("GET", "/api/v1/items")[0] == 200
+        cluster.stop()
+        standby = Path(cluster.data) / "standby.signal"
+        standby.touch()
+        try:
+            cluster.start("hot_standby=off")
+            # The first request of each pool finds its connection dead (a 503 already); those
+            # after it connect anew, and are refused (SQLSTATE 57P03).
+            for method, path in [("GET", "/api/v1/items"), ("POST", "/api/v1/items")] * 3:
+                status, headers, problem = client.request(method, path, json=item())
+                assert status == 503, problem
+                assert headers["content-type"] == "application/problem+json"
+                assert int(headers["retry-after"]) > 0
+            assert client.request("GET", "/health/ready")[0] == 503
+        finally:
+            cluster.stop()
+            standby.unlink()
+            cluster.start()
+        assert client.request("GET", "/api/v1/items")[0] == 200
+        assert "Traceback" not in service.log.read_text()
+
+
+REDIS = ("127.0.0.1", 6379)
+REDIS_URI = "redis://{}:{}/0".format(*REDIS)
+
+
+def redis_cli(*arguments: str) -> str:
+    host, port = REDIS
+    return subprocess.run(
+        ["redis-cli", "-h", host, "-p", str(port), *arguments],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_SECONDS,
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def redis() -> None:
+    """The Redis on 127.0.0.1:6379, started (as .ci/run does) when it does not answer."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        pytest.fail("redis-server is missing: install Redis (.ci/run needs it too)")
+
+    def answers() -> bool:
+        try:
+            return redis_cli("ping") == "PONG"
+        except subprocess.CalledProcessError:
+            return False
+
+    if not answers():
+        host, port = REDIS
+        command = ["redis-server", "--daemonize", "yes", "--bind", host, "--port", str(port)]
+        command += ["--save", "", "--appendonly", "no"]
+        subprocess.run(command, check=True, capture_output=True, timeout=DEADLINE_SECONDS)
+        wait_until(answers, "Redis to start")
+
+
+@pytest.fixture
+def redis_prefix(redis: None) -> Iterator[str]:
+    """A key prefix in the Redis of the test's own; its keys are deleted afterwards."""
+    prefix = f"slices-faults-{secrets.token_hex(6)}"
+    yield prefix
+    delete_keys(prefix)
+
+
+def delete_keys(prefix: str) -> None:
+    keys = redis_cli("--scan", "--pattern", f"{prefix}*").split()
+    if keys:
+        redis_cli("del", *keys)
+
+
+def test_two_processes_count_logins_in_one_redis(
+    toolbox: Toolbox, project: Path, cluster: Cluster, tmp_path: Path, redis_prefix: str
+) -> None:
+    """Two uvicorn processes on one database and one Redis: login attempts spread over both
+    are limited as one (with memory://, each process would allow the limit)."""
+    limit, attempts = 5, 12
+    settings = {
+        "AUTH_RATE_LIMIT": f"{limit}/minute",
+        "RATE_LIMIT_STORAGE_URI": f"{REDIS_URI}?key_prefix={redis_prefix}",
+    }
+    with (
+        serve(toolbox, project, cluster, tmp_path / "first.log", **settings) as first,
+        serve(toolbox, project, cluster, tmp_path / "second.log", **settings) as second,
+    ):
+        assert redis_cli("--scan", "--pattern", f"{redis_prefix}:*")  # their set-up logged in
+        delete_keys(redis_prefix)  # the count starts now
+        services = [first, second]
+        statuses: list[tuple[int, int]] = []
+        for attempt in range(attempts):
+            form = {"username": "nobody@example.com", "password": "not the password"}
+            answer = services[attempt % 2].client.request("POST", "/api/v1/auth/login", form=form)
+            statuses.append((attempt % 2, answer[0]))
+    assert [status for _, status in statuses] == [401] * limit + [429] * (attempts - limit)
+    assert {process for process, status in statuses if status == 429} == {0, 1}
+
+
+# CSV imports (issue 12): uploads that stall, an import that loses its database part-way, and
+# the imports of one user on two instances.
+
+IMPORT = "/api/v1/items/import"
+
+
+def stall_upload(port: int, token: str) -> socket.socket:
+    """A connection that sends an import's headers and 13 bytes of its body, then nothing."""
+    upload = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_SECONDS)
+    head = (
+        f"POST {IMPORT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: text/csv\r\nContent-Length: 1000\r\n\r\n"
+    )
+    upload.sendall(head.encode() + b"name,price\n12")
+    return upload
+
+
+def answer_of(connection: socket.socket) -> tuple[int, dict[str, str], Any]:
+    """The answer the service sends on a raw connection: status, headers, JSON body."""
+    response = HTTPResponse(connection)
+    response.begin()
+    headers = {name.lower(): value for name, value in response.getheaders()}
+    return response.status, headers, loads(response.read())
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_stalled_uploads_take_nothing_from_other_requests(
+    toolbox: Toolbox, project: Path, cluster: Cluster, tmp_path: Path, database: str
+) -> None:
+    """25 uploads (more than the pool's 20 connections) stall after 13 bytes of body: every
+    other request is served meanwhile, and the uploads get 408 after IMPORT_RECEIVE_SECONDS.
+
+    They held a pooled connection each before their body came: register, login and every
+    write (on SQLite, every read too) answered 503 until they closed.
+    """
+    settings = {"IMPORT_RECEIVE_SECONDS": "6"}
+    if database == "sqlite":
+        settings["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+        toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=settings["DATABASE_URL"])
+    with serve(toolbox, project, cluster, tmp_path / "service.log", **settings) as service:
+        client = service.client
+        token = client.headers["Authorization"].removeprefix("Bearer ")
+        uploads = [stall_upload(client.port, token) for _ in range(25)]
+        newcomer = Client(client.port)
+        try:
+            time.sleep(0.5)  # every upload is in, waiting for the rest of its body
+            account = {"email": f"{secrets.token_hex(6)}@example.com", "password": PASSWORD}
+            assert newcomer.request("POST", "/api/v1/auth/register", json=account)[0] == 201
+            form = {"username": account["email"], "password": PASSWORD}
+            assert newcomer.request("POST", "/api/v1/auth/login", form=form)[0] == 200
+            status, _, row = client.request("POST", "/api/v1/items", json=item())
+            assert status == 201, row
+            changed = client.request("PATCH", f"/api/v1/items/{row['id']}", json={"quantity": 2})
+            assert changed[0] == 200, changed
+            assert client.request("GET", "/api/v1/items")[0] == 200
+            answers = [answer_of(upload) for upload in uploads]
+        finally:
+            newcomer.close()
+            for upload in uploads:
+                upload.close()
+    assert [(status, headers["connection"]) for status, headers, _ in answers] == [
+        (408, "close")
+    ] * len(uploads)
+    assert {problem["title"] for _, _, problem in answers} == {"Request Timeout"}
+    assert "Traceback" not in service.log.read_text()
+
+
+def test_an_import_that_loses_its_database_says_where_to_resume(
+    toolbox: Toolbox, project: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """The server drops every connection while an import runs: the answer (503) counts the
+    rows stored, and the rows from the line it names, sent again, complete the file."""
+    rows = 100_000
+    tag = secrets.token_hex(6)
+    lines = ["name,price", *(f"{tag} {number:06d},1.50" for number in range(rows))]
+    stored = f"name LIKE '{tag} %'"
+    with serve(
+        toolbox, project, cluster, tmp_path / "service.log", IMPORT_BATCH_SIZE="100"
+    ) as service:
+        client = service.client
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(client.request, "POST", IMPORT, csv="\n".join(lines))
+            wait_until(lambda: count_items(cluster, stored) > 0, "the first batches")
+            cluster.query(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = 'app' AND pid <> pg_backend_pid()"
+            )
+            status, headers, problem = running.result()
+        assert status == 503, problem
+        assert int(headers["retry-after"]) > 0
+        report = problem["report"]
+        assert report["imported"] == count_items(cluster, stored) < rows
+        resume = report["resume_from_line"]
+        assert resume == report["rows"] + 2  # the header, then a line a row
+        status, _, retried = client.request(
+            "POST", IMPORT, csv="\n".join([lines[0], *lines[resume - 1 :]])
+        )
+        assert status == 200, retried
+        assert (retried["imported"], retried["rejected"]) == (rows - report["imported"], 0)
+    assert count_items(cluster, stored) == rows
+
+
+def test_imports_of_one_user_are_bounded_on_every_instance(
+    toolbox: Toolbox, project: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """IMPORTS_PER_USER=1 on two processes: while a user's import runs on one (waiting on a
+    lock), the same user's import on the other is refused with 429 and Retry-After."""
+    settings = {"SECRET_KEY": secrets.token_urlsafe(48), "IMPORTS_PER_USER": "1"}
+    tag = secrets.token_hex(6)
+    with (
+        serve(toolbox, project, cluster, tmp_path / "first.log", **settings) as first,
+        serve(toolbox, project, cluster, tmp_path / "second.log", **settings) as second,
+    ):
+        # The first process's user, on the second process (the same key signs tokens).
+        same_user = Client(second.client.port, first.client.headers["Authorization"][7:])
+        with cluster.lock("items") as release, ThreadPoolExecutor(1) as pool:
+            running = pool.submit(
+                first.client.request, "POST", IMPORT, csv=f"name,price\n{tag} first,1\n"
+            )
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            wait_until(lambda: int(cluster.query(waiting)) == 1, "the import to wait")
+            refused = same_user.request("POST", IMPORT, csv=f"name,price\n{tag} second,1\n")
+            release()
+            done = running.result()
+        after = same_user.request("POST", IMPORT, csv=f"name,price\n{tag} second,1\n")
+        same_user.close()
+    assert refused[0] == 429, refused
+    assert int(refused[1]["retry-after"]) > 0
+    assert (done[0], done[2]["imported"]) == (200, 1)
+    assert (after[0], after[2]["imported"]) == (200, 1)

@@ -41,6 +41,8 @@ ENTITIES = {
             "featured:bool:default=false",
             "--owned",
         ],
+        # Rows every user reads, not owned, and not referring to owned rows.
+        ["Genre", "name:str:max=60:unique", "blurb:text?"],
         # The longest name gen accepts: every generated line must still fit.
         ["ArchivedWarehouseStock", "label:str:unique", "item:ref=Item", "--owned"],
         [

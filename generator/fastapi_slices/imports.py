@@ -16,6 +16,7 @@ STDLIB = frozenset(
         "decimal",
         "enum",
         "functools",
+        "gzip",
         "itertools",
         "json",
         "logging",

@@ -114,15 +114,14 @@ class SliceImports:
         if self.targets:
             found.add("typing", "Any").add(f"{package}.core.exceptions", "InvalidInputError")
             found.add(f"{package}.core.csv_import", "Reference")
-        if any(target.owned for target in self.targets.values()):
-            found.add("functools", "partial")
         for target in self.targets.values():
             found.add(f"{package}.repositories.{target.snake}", f"{target.name}Repository")
         # The CSV import
         found.add("logging").add("collections.abc", "Callable").add("typing", "IO")
-        found.add(
-            f"{package}.core.csv_import", "CsvImport", "ImportSummary", "Rejection", "read_csv"
-        )
+        found.add(f"{package}.core.csv_import", "CsvImport")
+        found.add(f"{package}.core.csv_reading", "read_csv")
+        found.add(f"{package}.core.csv_report", "ImportReport", "Rejection")
+        found.add(f"{package}.core.import_slots", "ImportSlot")
         if self.project.auth:
             found.add(f"{package}.models.user", "User")
         return found
@@ -141,13 +140,14 @@ class SliceImports:
         )
         found.add(self._own.format("services"), f"{pascal}Service")
         if self.project.auth:
-            found.add(f"{package}.api.deps", "CurrentUser")
+            found.add(f"{package}.api.deps", "CurrentUser", "require_token")
         if self.project.auth and not self.needs_actor:
             found.add(f"{package}.api.deps", "get_current_user")
         # The CSV import
-        found.add("fastapi", "Request").add(f"{package}.core.config", "SettingsDep")
-        found.add(f"{package}.core.csv_import", "CSV_UPLOAD", "RejectionLog", "spooled_text")
-        found.add(f"{package}.schemas.common", "ImportReport")
+        found.add(f"{package}.core.config", "SettingsDep")
+        found.add(f"{package}.core.csv_report", "IMPORT_RESPONSES", "ImportReport")
+        found.add(f"{package}.core.csv_upload", "CSV_REQUEST_BODY", "CsvUpload")
+        found.add(f"{package}.core.import_slots", "ImportSlot")
         return found
 
     def migration(self) -> Imports:
@@ -180,8 +180,11 @@ class SliceImports:
 
     def tests_import(self) -> Imports:
         names, found = self.names, self._new()
-        found.add("httpx", "AsyncClient").add("tests.csv_files", "csv_text")
+        found.add("httpx", "AsyncClient").add("tests.csv_files", "csv_text", "fail_batch")
         found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
+        # Files that are not UTF-8, and an import an error stops part-way
+        found.add("gzip").add("collections.abc", "Callable").add("pytest")
+        found.add("fastapi", "FastAPI").add("sqlalchemy.exc", "OperationalError")
         if self.targets:
             found.add("sqlalchemy.ext.asyncio", "AsyncSession")
             return self._with_owners_and_targets(found)
@@ -194,7 +197,8 @@ class SliceImports:
         if any(target.owned for target in self.targets.values()):  # the importer owns them
             found.add(f"{self.project.package_name}.models.user", "User")
         found.add("tests.commands", "count_rows", "run_import")
-        found.add("tests.csv_files", "csv_rows", "csv_text")
+        found.add("tests.csv_files", "csv_rows", "csv_text", "fail_batch")
+        found.add(self._own.format("schemas"), f"{names.pascal}Create")  # its columns
         found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
         for target in self.targets.values():
             found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")

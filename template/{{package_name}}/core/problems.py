@@ -1,5 +1,7 @@
 """The one error shape of the API: RFC 9457 problem details, documented for every route."""
 
+import json
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -15,8 +17,10 @@ STATUS_DESCRIPTIONS = {
     401: "Missing, expired or invalid credentials",
     403: "Authenticated, but not allowed to do this",
     404: "No such resource, or not yours",
+    408: "The request body did not arrive in time; send it again",
     409: "Conflicts with the current state, e.g. a duplicate value",
     413: "Request body too large",
+    415: "The body is of a media type this operation does not take",
     422: "The request is invalid; `errors` says where",
     429: "Too many requests; retry after `Retry-After` seconds",
     503: "A dependency (the database) is unavailable; retry after `Retry-After` seconds",
@@ -43,18 +47,51 @@ class Problem(BaseModel):
     errors: list[ProblemField] | None = None
 
 
-async def send_problem(
-    send: Send, status: int, detail: str, *, instance: str, request_id: str | None
-) -> None:
-    """Answer with a problem straight from ASGI middleware, where no Response exists yet."""
+def problem_body(
+    status: int,
+    detail: str | None,
+    *,
+    instance: str,
+    request_id: str | None,
+    errors: list[ProblemField] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> bytes:
+    """The JSON of a problem: the one place every error answer is built.
+
+    `extensions` adds members of the error's own (RFC 9457 allows them). Text that cannot be
+    UTF-8 (lone surrogates, e.g. bytes of an upload that were not UTF-8) is shown as U+FFFD,
+    so that writing the answer can never fail.
+    """
     problem = Problem(
         title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         instance=instance,
         request_id=request_id,
+        errors=errors,
     )
-    body = problem.model_dump_json(exclude_none=True).encode()
+    content = problem.model_dump(mode="json", exclude_none=True) | (extensions or {})
+    return json.dumps(_encodable(content), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(node: Any) -> Any:
+    if isinstance(node, str):
+        return _SURROGATE.sub("\ufffd", node)
+    if isinstance(node, dict):
+        return {key: _encodable(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_encodable(item) for item in node]
+    return node
+
+
+async def send_problem(
+    send: Send, status: int, detail: str, *, instance: str, request_id: str | None
+) -> None:
+    """Answer with a problem straight from ASGI middleware, where no Response exists yet."""
+    body = problem_body(status, detail, instance=instance, request_id=request_id)
     headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -94,7 +131,11 @@ def install_problem_openapi(app: FastAPI) -> None:
                 _summary_from_docstring(operation)
                 for status, response in operation.get("responses", {}).items():
                     if status[0] in "45":
-                        response["content"] = {PROBLEM_MEDIA_TYPE: reference}
+                        # A route may document a problem with members of its own (a model
+                        # extending Problem); every other error is a plain Problem.
+                        given = response.get("content", {}).get("application/json", {})
+                        own = given.get("schema", {}).get("$ref", "").endswith("Problem")
+                        response["content"] = {PROBLEM_MEDIA_TYPE: given if own else reference}
                         if status == "422":
                             response["description"] = STATUS_DESCRIPTIONS[422]
         _integer_bounds(schema)
