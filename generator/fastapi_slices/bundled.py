@@ -11,9 +11,10 @@ import subprocess
 from pathlib import Path
 
 from fastapi_slices import __version__
-from fastapi_slices.errors import GenError
+from fastapi_slices.git import git
 
 BUNDLE = Path(__file__).with_name("template.bundle")
+RENDERING = "render the bundled template"
 
 
 def template_home() -> Path:
@@ -29,7 +30,7 @@ def bundled_source() -> tuple[str, str | None] | None:
     home = template_home()
     if not (home / ".git").exists():
         home.parent.mkdir(parents=True, exist_ok=True)
-        _git(home.parent, "clone", "--quiet", str(BUNDLE), str(home))
+        git(home.parent, "clone", "--quiet", str(BUNDLE), str(home), needed_to=RENDERING)
     else:
         refresh(home)
     tag = f"v{__version__}"
@@ -45,16 +46,5 @@ def bundled_source() -> tuple[str, str | None] | None:
 def refresh(home: Path) -> None:
     """Fetch this gen's bundle (its branches and tags) into the clone at `home`."""
     if BUNDLE.is_file() and (home / ".git").exists():
-        _git(home, "fetch", "--quiet", "--tags", str(BUNDLE), "+refs/heads/*:refs/remotes/bundle/*")
-
-
-def _git(folder: Path, *arguments: str) -> None:
-    try:
-        result = subprocess.run(
-            ["git", *arguments], cwd=folder, capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise GenError("git is needed to render the template: install git") from None
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise GenError(f"git {arguments[0]} of the bundled template failed: {reason}")
+        fetched = "+refs/heads/*:refs/remotes/bundle/*"
+        git(home, "fetch", "--quiet", "--tags", str(BUNDLE), fetched, needed_to=RENDERING)

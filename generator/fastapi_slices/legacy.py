@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi_slices.errors import GenError
+from fastapi_slices.git import git
 from fastapi_slices.project import ANSWERS_FILE, SPECS_DIR, Project
 from fastapi_slices.spec import EntitySpec
 
@@ -52,8 +53,10 @@ def legacy_bases(
         raise GenError(f"{ANSWERS_FILE} has no _src_path: gen {release} cannot be read")
     with tempfile.TemporaryDirectory(prefix="gen-legacy-") as folder:
         checkout = Path(folder) / "release"
-        _git("clone", "--quiet", "--no-checkout", str(source), str(checkout))
-        _git("-C", str(checkout), "checkout", "--quiet", release, "--", "generator")
+        reading = f"read gen {release}"
+        clone = ["clone", "--quiet", "--no-checkout", str(source), str(checkout)]
+        git(Path(folder), *clone, needed_to=reading)
+        git(checkout, "checkout", "--quiet", release, "--", "generator", needed_to=reading)
         copy = _specs_copy(project, Path(folder) / "project")
         result = subprocess.run(
             [sys.executable, "-c", RENDER, str(copy), json.dumps(wanted)],
@@ -81,13 +84,3 @@ def _specs_copy(project: Project, copy: Path) -> Path:
         old = {key: data[key] for key in VERSION_1_KEYS} | {"version": 1}
         (copy / SPECS_DIR / f"{spec.names.snake}.json").write_text(json.dumps(old, indent=2))
     return copy
-
-
-def _git(*arguments: str) -> None:
-    try:
-        result = subprocess.run(["git", *arguments], capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise GenError("git is needed to read an older release of gen") from None
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise GenError(f"git {arguments[0]} failed: {reason}")

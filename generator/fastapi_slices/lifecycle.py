@@ -12,7 +12,6 @@ Who owns what, so that `copier update` never fights `gen`:
 """
 
 import re
-import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from fastapi_slices import __version__, registry
 from fastapi_slices.bundled import bundled_source, refresh, template_home
 from fastapi_slices.errors import GenError, ProjectError
 from fastapi_slices.formatting import format_python
+from fastapi_slices.git import git
 from fastapi_slices.plan import Action, Plan
 from fastapi_slices.project import ANSWERS_FILE, MIGRATIONS_DIR, Project
 from fastapi_slices.render import PACKAGE_PARENT
@@ -91,21 +91,7 @@ def _first_line(error: BaseException) -> str:
 
 
 def _git(root: Path, *arguments: str) -> str:
-    try:
-        result = subprocess.run(
-            ["git", *arguments],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except FileNotFoundError:
-        raise ProjectError("git is not installed") from None
-    except subprocess.CalledProcessError as error:
-        raise ProjectError(
-            f"git {arguments[0]} failed: {_first_line(Exception(error.stderr))}"
-        ) from None
-    return result.stdout
+    return git(root, *arguments, needed_to="check and update the project")
 
 
 @dataclass(frozen=True)
@@ -174,7 +160,7 @@ def release_before_update(project: Project) -> str | None:
     try:
         prefix = _git(project.root, "rev-parse", "--show-prefix").strip()
         committed = yaml.safe_load(_git(project.root, "show", f"HEAD:{prefix}{ANSWERS_FILE}"))
-    except (ProjectError, yaml.YAMLError):
+    except (GenError, yaml.YAMLError):
         return str(current) if current else None
     before = committed.get("_commit") if isinstance(committed, dict) else None
     return str(before or current) if (before or current) else None
@@ -267,7 +253,7 @@ def _source_problems(project: Project) -> list[str]:
         return [f"{ANSWERS_FILE}: _src_path {source} is not a folder; `copier update` cannot work"]
     try:
         _git(folder, "rev-parse", "--quiet", "--verify", f"{commit}^{{commit}}")
-    except ProjectError:
+    except GenError:
         return [f"{ANSWERS_FILE}: _commit {commit} is no commit of {source}"]
     return []
 

@@ -41,7 +41,7 @@ class Rendered:
     spec: EntitySpec
     context: SliceContext
     paths: dict[str, PurePosixPath]  # by template name
-    texts: dict[str, str]  # by template name, formatted
+    texts: dict[str, str]  # by template name (formatted, once render_specs returns)
 
     def base(self, template: str) -> PurePosixPath:
         return base_path(self.context.entity.snake, template)
@@ -54,23 +54,18 @@ def render_specs(
     extra: Mapping[PurePosixPath, str] | None = None,
 ) -> tuple[list[Rendered], dict[PurePosixPath, str]]:
     """The slices of `specs` (of distinct entities), and `extra` files, formatted in one go."""
-    unformatted: list[tuple[EntitySpec, SliceContext, dict[str, str]]] = []
+    unformatted: list[Rendered] = []
     files: dict[PurePosixPath, str] = dict(extra or {})
     for spec in specs:
         context = build_context(spec, facts)
-        texts = render_slice(context)
-        paths = slice_paths(context)
-        files |= {paths[template]: text for template, text in texts.items()}
-        unformatted.append((spec, context, texts))
+        rendered = Rendered(spec, context, slice_paths(context), render_slice(context))
+        files |= {rendered.paths[template]: text for template, text in rendered.texts.items()}
+        unformatted.append(rendered)
     formatted = format_python(files, project.root)
-    renders = []
-    for spec, context, texts in unformatted:
-        paths = slice_paths(context)
-        renders.append(
-            Rendered(
-                spec, context, paths, {template: formatted[paths[template]] for template in texts}
-            )
-        )
+    renders = [
+        replace(item, texts={template: formatted[item.paths[template]] for template in item.texts})
+        for item in unformatted
+    ]
     return renders, {path: formatted[path] for path in extra or {}}
 
 

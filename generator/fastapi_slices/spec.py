@@ -87,13 +87,6 @@ class EntitySpec:
         """Written before gen kept base copies: its files' base must be recovered."""
         return self.version < 2
 
-    def same_request(self, other: "EntitySpec") -> bool:
-        """Whether two specs ask for the same entity: field order and history aside."""
-        mine, theirs = self.request(), other.request()
-        return replace(mine, fields=sorted(mine.fields)) == replace(
-            theirs, fields=sorted(theirs.fields)
-        )
-
     def request(self) -> "EntitySpec":
         """What the user asked for, without the record of what gen did about it."""
         return replace(self, migration=None, changes=(), generator="", version=SPEC_VERSION)
