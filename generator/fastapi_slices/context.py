@@ -8,6 +8,7 @@ carried to Copier as JSON (`starter.py`) and read by the same templates there.
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from fastapi_slices.docs import EntityDocs, entity_docs
 from fastapi_slices.errors import SpecError
 from fastapi_slices.fields import Field, literal
 from fastapi_slices.slice_imports import SliceImports
@@ -107,6 +108,7 @@ class EntityContext:
     unique_constraints: tuple[UniqueConstraint, ...]
     migration_indexes: tuple[Index, ...]
     imports: SliceImportBlocks
+    docs: EntityDocs  # its page in docs/api/
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         unique_constraints=table.unique_constraints,
         migration_indexes=table.indexes,
         imports=SliceImportBlocks(**imports.all()),
+        docs=entity_docs(fields, {name: t.snake for name, t in targets.items()}, names.snake),
     )
     return SliceContext(
         entity=entity,

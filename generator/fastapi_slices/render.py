@@ -26,6 +26,7 @@ SLICE_FILES = {
     "tests.py.jinja": "tests/api/v1/test_{plural}.py",
     "tests_import.py.jinja": "tests/api/v1/test_{plural}_import.py",
     "tests_cli.py.jinja": "tests/cli/test_{plural}_import.py",
+    "docs.md.jinja": "docs/api/{kebab_plural}.md",
     "spec.json.jinja": ".gen/entities/{snake}.json",
 }
 # The files that live with the spec: each change of spec (or of generator) merges into them,
@@ -61,6 +62,7 @@ def slice_paths(context: SliceContext) -> dict[str, PurePosixPath]:
                 package=context.package_name,
                 snake=entity.snake,
                 plural=entity.plural,
+                kebab_plural=entity.kebab_plural,
                 migration=context.migration.filename,
             )
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 
-from fastapi_slices import __version__, registry
+from fastapi_slices import __version__, readme, registry
 from fastapi_slices.changes import FieldChange, SpecChange
 from fastapi_slices.context import SliceContext, build_context, check_spec, entity_table
 from fastapi_slices.errors import ProjectError, SpecError
@@ -118,9 +118,10 @@ def entity_plan(
         name=request.names.pascal,
         migration=_new_migration(project, f"create_{request.names.table}_table", now),
     )
-    [rendered], registries = render_specs(
-        project, [spec], facts, _registries(project, spec, adding=True)
+    indexes = _registries(project, spec, adding=True) | _readme(
+        project, [*project.specs.values(), spec]
     )
+    [rendered], registries = render_specs(project, [spec], facts, indexes)
     plan = Plan(notes=_release_notes(project) + _plural_notes(request))
     for template, path in rendered.paths.items():
         plan.add(decide(path, project.read(path), rendered.texts[template], force=force))
@@ -210,6 +211,9 @@ def change_plan(
     plan = _merge_slice(project, rendered, _bases(project, old, facts))
     plan.notes += _release_notes(project)
     plan.add(Action("create", migration_path, None, extra[migration_path], note=change.summary))
+    others = [spec for spec in project.specs.values() if spec.names.pascal != new.names.pascal]
+    for path, readme_text in _readme(project, [*others, new]).items():
+        plan.add(decide(path, project.read(path), readme_text, force=True, verb="update"))
     return plan
 
 
@@ -377,6 +381,8 @@ def refresh_plan(
         else:
             bases = _bases(project, spec, facts)
         plan.extend(_merge_slice(project, rendered, bases))
+    for path, text in _readme(project, project.specs.values()).items():
+        plan.add(decide(path, project.read(path), text, force=True, verb="update"))
     return plan
 
 
@@ -414,9 +420,9 @@ def destroy_plan(project: Project, name: str, *, force: bool, now: datetime) -> 
             "first, so that gen knows which of its files you changed"
         )
     facts = project.facts()
-    [rendered], registries = render_specs(
-        project, [spec], facts, _registries(project, spec, adding=False)
-    )
+    others = [other for other in project.specs.values() if other.names.pascal != spec.names.pascal]
+    indexes = _registries(project, spec, adding=False) | _readme(project, others)
+    [rendered], registries = render_specs(project, [spec], facts, indexes)
     bases = _bases(project, spec, facts)
     plan = Plan()
     for template in LIVING:
@@ -475,6 +481,16 @@ def _history_plan(project: Project, spec: EntitySpec, context: SliceContext, now
         Action("create", path, None, text, note=f"drops {spec.names.table}: its history is {why}")
     )
     return plan
+
+
+def _readme(project: Project, specs: Iterable[EntitySpec]) -> dict[PurePosixPath, str]:
+    """README.md listing the pages of `specs`, when that changes it."""
+    path = PurePosixPath("README.md")
+    current = project.read(path)
+    if current is None:
+        return {}
+    text = readme.with_pages(current, specs)
+    return {} if text == current else {path: text}
 
 
 def _registries(project: Project, spec: EntitySpec, *, adding: bool) -> dict[PurePosixPath, str]:

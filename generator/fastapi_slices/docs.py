@@ -1,0 +1,140 @@
+"""What an entity's page in `docs/api/` says: its fields in words, and curl examples that run
+as written (a test of this repository runs every page of a grown project against the app).
+
+The examples use the shell variables the rendered README sets (`BASE`, and `TOKEN` in projects
+with users) and keep each new row's id in `<ENTITY>_ID`, which the pages of entities that
+refer to it use: the pages run in the order the README lists them, which is the order the
+entities were made in.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi_slices.fields import INT32, TEXT_MAX_LENGTH, Field
+
+_JSON_TYPES = {
+    "str": "string",
+    "text": "string",
+    "email": "string, an e-mail address",
+    "url": "string, an http(s) URL",
+    "int": "integer",
+    "bigint": "integer",
+    "float": "number",
+    "decimal": "number, or a string such as \"12.50\"",
+    "bool": "boolean",
+    "date": "string, a date: 2026-01-31",
+    "datetime": "string, a date and time with its offset: 2026-01-31T09:30:00+01:00",
+    "uuid": "string, a UUID",
+    "json": "object",
+}
+
+
+@dataclass(frozen=True)
+class FieldDoc:
+    key: str  # the JSON key
+    type: str
+    required: str  # "yes", or "no" with what an absent value becomes
+    rules: str
+
+
+@dataclass(frozen=True)
+class EntityDocs:
+    """The page's fields and its examples, as shell text ready to print."""
+
+    fields: tuple[FieldDoc, ...]
+    id_variable: str  # BOOK_ID
+    refs: tuple[str, ...]  # the id variables the examples use, of the entities referred to
+    create_body: str  # a single-quoted JSON body, with the refs' variables spliced in
+    spare_body: str  # another valid body, distinct in every unique field
+    update_body: str
+    filters: tuple[str, ...]  # `--data-urlencode` arguments of the list example
+    sort: str
+
+
+def id_variable(snake: str) -> str:
+    return f"{snake.upper()}_ID"
+
+
+def entity_docs(fields: tuple[Field, ...], targets: dict[str, str], snake: str) -> EntityDocs:
+    """The page of an entity with `fields`, whose refs point at the entities `targets` names
+    (by field, in snake_case)."""
+    refs = {item.column: id_variable(targets[item.name]) for item in fields if item.is_ref}
+    updatable = [item for item in fields if not item.is_ref and not item.unique]
+    changed = (updatable or [item for item in fields if not item.is_ref] or list(fields))[0]
+    filters = [item for item in fields if item.filterable]
+    sorted_by = [item.column for item in fields if item.sortable]
+    return EntityDocs(
+        fields=tuple(_field_doc(item) for item in fields),
+        id_variable=id_variable(snake),
+        refs=tuple(refs.values()),
+        create_body=_body({item.column: item.sample(1) for item in fields}, refs),
+        spare_body=_body({item.column: item.sample(2) for item in fields}, refs),
+        update_body=_body({changed.column: changed.sample(3)}, refs),  # 2 is the spare's
+        filters=tuple(_filter_argument(item, refs) for item in filters[:2]),
+        sort=f"-{sorted_by[0]}" if sorted_by else "-id",
+    )
+
+
+def _body(values: dict[str, Any], refs: dict[str, str]) -> str:
+    """`values` as JSON in single quotes; each ref's id comes from its shell variable."""
+    pieces = []
+    for key, value in values.items():
+        if key in refs:
+            text = "'\"$" + refs[key] + "\"'"  # the id, from its variable
+        else:
+            text = json.dumps(value).replace("'", "'\\''")
+        pieces.append(f'"{key}": {text}')
+    return "'{" + ", ".join(pieces) + "}'"
+
+
+def _filter_argument(item: Field, refs: dict[str, str]) -> str:
+    if item.column in refs:
+        return f'--data-urlencode "{item.column}=${refs[item.column]}"'
+    value = item.sample(1)
+    text = json.dumps(value) if isinstance(value, bool) else str(value)
+    return "--data-urlencode " + _single_quoted(f"{item.column}={text}")
+
+
+def _single_quoted(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _field_doc(item: Field) -> FieldDoc:
+    rules: list[str] = []
+    if item.type == "enum":
+        type_text = "one of " + ", ".join(f"`{choice}`" for choice in item.choices)
+    elif item.is_ref:
+        type_text = f"integer, the id of {'an' if item.target[0] in 'AEIOU' else 'a'} {item.target}"
+    else:
+        type_text = _JSON_TYPES[item.type]
+    if item.kind.bounds == "length":
+        longest = item.length or (int(item.max) if item.max is not None else TEXT_MAX_LENGTH)
+        if item.type != "email" or item.max is not None:
+            rules.append(f"{item.min_length or 0} to {longest:,} characters")
+    elif item.kind.bounds == "value" or item.kind.int_range is not None:
+        low = item.min if item.min is not None else None
+        high = item.max if item.max is not None else None
+        if low is not None and high is not None:
+            rules.append(f"{low} to {high}")
+        elif low is not None:
+            rules.append(f">= {low}")
+        elif high is not None:
+            rules.append(f"<= {high}")
+        if item.type == "decimal":
+            rules.append(f"{item.precision} digits, {item.scale} after the point")
+        elif item.kind.int_range == INT32 and low is None and high is None:
+            rules.append("32-bit")
+    if item.unique:
+        rules.append("unique")
+    if item.filterable:
+        rules.append("filters the list")
+    if item.sortable:
+        rules.append("sorts the list")
+    if item.default is not None:
+        required = f"no, default `{item.default}`"
+    elif item.optional:
+        required = "no, default `null`"
+    else:
+        required = "yes"
+    return FieldDoc(item.column, type_text, required, "; ".join(rules))
