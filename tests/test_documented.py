@@ -28,8 +28,6 @@ import pytest
 
 from tests.support import REPO, commit_working_tree
 
-
-
 FENCE = re.compile(r"^```(?P<language>[a-z]*)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
 SERVES = re.compile(r"^(?P<before>.*&& )?(?P<command>uv run uvicorn .*)$", re.MULTILINE)
 PAGES_END = "<!-- gen: end of entity pages -->"
@@ -37,15 +35,16 @@ PORT_LOCK = Path("/tmp/fastapi-slices-documented-port-8000.lock")
 SUPERUSER_PASSWORD = "orbital-mechanics-1969"
 PRIVATE = {"VIRTUAL_ENV", "PYTHONPATH", "DATABASE_URL", "TEST_DATABASE_URL", "PYTHONHOME"}
 
+NEEDS_A_RELEASE = "needs a newer release of the template: tests/test_update.py updates projects"
 # First line of a block -> why it is not run here.
 SKIPPED = {
     "README.md": {
         "python3 -m venv .venv && .venv/bin/pip install -q uv && .venv/bin/uv pip": (
             "CI's own test command: it runs this suite"
         ),
-        "uvx copier copy gh:<owner>/fastapi-slices": "names the repository's address, a placeholder",
-        "gen update ": "needs a newer release of the template: tests/test_update.py updates projects",
-        ".venv/bin/python -m bench": "ten minutes of benchmarks: tests/test_bench.py checks the harness",
+        "uvx copier copy gh:<owner>/fastapi-slices": "names the repository's address",
+        "gen update ": NEEDS_A_RELEASE,
+        ".venv/bin/python -m bench": "ten minutes of benchmarks; tests/test_bench.py checks them",
     },
     "rendered": {
         "export DATABASE_URL=postgresql://user:password@": "names a PostgreSQL server of yours",
@@ -56,7 +55,7 @@ SKIPPED = {
         "PROPERTY_EXAMPLES=1000": "a long property run; the checks above run the property tests",
         "cp .env.example .env": "needs a Docker engine",
         "docker build": "needs a Docker engine",
-        "git status ": "needs a newer release of the template: tests/test_update.py updates projects",
+        "git status ": NEEDS_A_RELEASE,
     },
 }
 
@@ -64,7 +63,8 @@ STOP_ON_FAILURE = '[ $? -eq 0 ] || { echo "### failed" >&2; exit 1; }'
 PRELUDE = f"""
 set -euo pipefail
 curl() {{
-    if [ -n "${{EXPECTED_STATUS:-}}" ]; then command curl "$@"; else command curl --fail-with-body "$@"; fi
+    if [ -n "${{EXPECTED_STATUS:-}}" ]; then command curl "$@"
+    else command curl --fail-with-body "$@"; fi
 }}
 SERVER_PID=
 serve() {{
@@ -75,7 +75,11 @@ serve() {{
     SERVER_PID=$!
     for _ in $(seq 1 180); do
         command curl -sf http://127.0.0.1:8000/health/live >/dev/null && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || {{ echo "the server exited:" >&2; cat "$SERVER_LOG" >&2; return 1; }}
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "the server exited:" >&2
+            cat "$SERVER_LOG" >&2
+            return 1
+        fi
         sleep 1
     done
     echo "the server did not answer in 180 s" >&2
@@ -206,7 +210,8 @@ def run_script(text: str, cwd: Path, home: Path, *, stdin: str = "") -> None:
         check=False,
     )
     output = (result.stdout + result.stderr).splitlines()
-    assert result.returncode == 0 and output[-1:] == ["### done"], "\n".join(output[-80:])
+    assert result.returncode == 0, "\n".join(output[-80:])
+    assert output[-1:] == ["### done"], "\n".join(output[-80:])
 
 
 @pytest.fixture
@@ -234,14 +239,10 @@ def test_readme_sequences_run_as_written(clone: Path, tmp_path: Path) -> None:
 def test_rendered_readme_sequences_run_as_written(clone: Path, tmp_path: Path) -> None:
     """From where the README's quick start leaves a user: its PATH, in the project's folder;
     the entity pages' examples run where the README lists them."""
-    setup = Block(
-        'python3 -m venv .venv && .venv/bin/pip install -q uv -e . && export PATH="$PWD/.venv/bin:$PATH"\n'
-        'copier copy --defaults --vcs-ref HEAD "$PWD" ../shop && cd ../shop\n',
-        0,
-        None,
-    )
-    quick_start = shell_blocks((clone / "README.md").read_text())[0]
-    assert quick_start.body.startswith(setup.body.splitlines()[0]), "README's quick start moved"
+    quick_start = shell_blocks((clone / "README.md").read_text())[0].body.splitlines()
+    assert quick_start[1].endswith("../my-service && cd ../my-service"), "the quick start moved"
+    # Its first two lines, rendering into ../shop.
+    setup = Block("\n".join(quick_start[:2]).replace("my-service", "shop") + "\n", 0, None)
     # The rendered README, as the quick start renders it.
     subprocess.run(
         ["bash", "-c", setup.body],
@@ -272,7 +273,9 @@ def test_rendered_readme_sequences_run_as_written(clone: Path, tmp_path: Path) -
     )
 
 
-@pytest.mark.parametrize("body", ["false && true\necho not reached\n", "curl -s http://127.0.0.1:1/\n"])
+@pytest.mark.parametrize(
+    "body", ["false && true\necho not reached\n", "curl -s http://127.0.0.1:1/\n"]
+)
 def test_a_failing_command_stops_the_sequence(body: str, tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match="### failed|### block"):
+    with pytest.raises(AssertionError, match=r"### (failed|block)"):
         run_script(script([Block(body, 0, None)]), tmp_path, tmp_path)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from fastapi_slices import __version__
+from fastapi_slices import readme as readme_pages
 from fastapi_slices.cli import app
 from fastapi_slices.project import Project
 from fastapi_slices.render import LIVING, SLICE_FILES
@@ -107,13 +108,19 @@ def test_gen_writes_what_the_template_renders_for_its_starter(
     after = snapshot(project)
     changed = {name for name in after if after[name] != before.get(name)}
     expected = snapshot(template)
-    # The slice, gen's copies of its living files, and the two registries.
-    assert len(changed) == len(SLICE_FILES) + len(LIVING) + 2
-    for name in changed:
+    # The slice, gen's copies of its living files, the two registries and the README's list
+    # of entity pages (the rest of the README speaks of the starter, or not).
+    assert len(changed) == len(SLICE_FILES) + len(LIVING) + 3
+    assert _pages(after["README.md"].decode()) == _pages(expected["README.md"].decode())
+    for name in changed - {"README.md"}:
         twin = re.sub(r"\d{8}_\d{4}_create", "20261122_0001_create", name)
         assert _without_migration_identity(after[name].decode()) == _without_migration_identity(
             expected[twin].decode()
         ), name
+
+
+def _pages(readme: str) -> str:
+    return readme[readme.index(readme_pages.START) : readme.index(readme_pages.END)]
 
 
 # The plan -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ _JSON_TYPES = {
     "int": "integer",
     "bigint": "integer",
     "float": "number",
-    "decimal": "number, or a string such as \"12.50\"",
+    "decimal": 'number, or a string such as "12.50"',
     "bool": "boolean",
     "date": "string, a date: 2026-01-31",
     "datetime": "string, a date and time with its offset: 2026-01-31T09:30:00+01:00",
@@ -101,40 +101,43 @@ def _single_quoted(text: str) -> str:
 
 
 def _field_doc(item: Field) -> FieldDoc:
-    rules: list[str] = []
-    if item.type == "enum":
-        type_text = "one of " + ", ".join(f"`{choice}`" for choice in item.choices)
-    elif item.is_ref:
-        type_text = f"integer, the id of {'an' if item.target[0] in 'AEIOU' else 'a'} {item.target}"
-    else:
-        type_text = _JSON_TYPES[item.type]
-    if item.kind.bounds == "length":
-        longest = item.length or (int(item.max) if item.max is not None else TEXT_MAX_LENGTH)
-        if item.type != "email" or item.max is not None:
-            rules.append(f"{item.min_length or 0} to {longest:,} characters")
-    elif item.kind.bounds == "value" or item.kind.int_range is not None:
-        low = item.min if item.min is not None else None
-        high = item.max if item.max is not None else None
-        if low is not None and high is not None:
-            rules.append(f"{low} to {high}")
-        elif low is not None:
-            rules.append(f">= {low}")
-        elif high is not None:
-            rules.append(f"<= {high}")
-        if item.type == "decimal":
-            rules.append(f"{item.precision} digits, {item.scale} after the point")
-        elif item.kind.int_range == INT32 and low is None and high is None:
-            rules.append("32-bit")
-    if item.unique:
-        rules.append("unique")
-    if item.filterable:
-        rules.append("filters the list")
-    if item.sortable:
-        rules.append("sorts the list")
     if item.default is not None:
         required = f"no, default `{item.default}`"
     elif item.optional:
         required = "no, default `null`"
     else:
         required = "yes"
-    return FieldDoc(item.column, type_text, required, "; ".join(rules))
+    return FieldDoc(item.column, _type_text(item), required, "; ".join(_rules(item)))
+
+
+def _type_text(item: Field) -> str:
+    if item.type == "enum":
+        return "one of " + ", ".join(f"`{choice}`" for choice in item.choices)
+    if item.is_ref:
+        return f"integer, the id of {'an' if item.target[0] in 'AEIOU' else 'a'} {item.target}"
+    return _JSON_TYPES[item.type]
+
+
+def _rules(item: Field) -> list[str]:
+    rules: list[str] = []
+    if item.kind.bounds == "length":
+        longest = item.length or (int(item.max) if item.max is not None else TEXT_MAX_LENGTH)
+        if item.type != "email" or item.max is not None:
+            rules.append(f"{item.min_length or 0} to {longest:,} characters")
+    elif item.kind.bounds == "value" or item.kind.int_range is not None:
+        rules += _value_bounds(item)
+    flags = {"unique": item.unique, "filters the list": item.filterable}
+    return rules + [flag for flag, on in (*flags.items(), ("sorts the list", item.sortable)) if on]
+
+
+def _value_bounds(item: Field) -> list[str]:
+    low, high = item.min, item.max
+    if low is not None and high is not None:
+        bounds = [f"{low} to {high}"]
+    elif low is not None or high is not None:
+        bounds = [f">= {low}" if low is not None else f"<= {high}"]
+    else:
+        bounds = ["32-bit"] if item.kind.int_range == INT32 else []
+    if item.type == "decimal":
+        bounds.append(f"{item.precision} digits, {item.scale} after the point")
+    return bounds

@@ -15,8 +15,8 @@ END = "<!-- gen: end of entity pages -->"
 
 
 def page_line(spec: EntitySpec) -> str:
-    names = spec.names
-    return f"- [{names.title_plural}](docs/api/{names.kebab_plural}.md): `/api/v1/{names.kebab_plural}`"
+    title, path = spec.names.title_plural, spec.names.kebab_plural
+    return f"- [{title}](docs/api/{path}.md): `/api/v1/{path}`"
 
 
 def with_pages(readme: str, specs: Iterable[EntitySpec]) -> str:
