@@ -1,12 +1,13 @@
 """`gen`: grow a fastapi-slices project one entity slice at a time."""
 
+import os
 import shlex
 import shutil
 import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +17,7 @@ from fastapi_slices import __version__
 from fastapi_slices.errors import GenError, SpecError
 from fastapi_slices.naming import check_identifier
 from fastapi_slices.plan import Plan, Verb
-from fastapi_slices.project import Project
+from fastapi_slices.project import MIGRATIONS_DIR, Project
 from fastapi_slices.spec import EntitySpec
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ COLOURS: dict[Verb, str] = {
     "conflict": "bold red",
     "unmerged": "bold red",
 }
+VERSIONS_FOLDER = PurePosixPath(MIGRATIONS_DIR)
 ProjectOption = Annotated[
     Path | None,
     typer.Option("--project", "-p", help="The project folder (default: the one you are in)"),
@@ -495,6 +497,86 @@ def check(
     if problems:
         raise typer.Exit(1)
     out.print(f"ok: {len(project.specs)} entities, {len(project.revisions)} migrations, one head")
+
+
+DomainFileArgument = Annotated[
+    Path, typer.Argument(metavar="FILE", help="The domain file (YAML)", show_default=True)
+]
+
+
+@app.command("apply")
+def apply_domain(
+    path: DomainFileArgument = Path("domain.yaml"),
+    dry_run: DryRunOption = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Make the project's entities what a domain file says.
+
+    Entities that are missing are created, each after those it refers to; those that differ
+    are changed as `gen entity` changes them (your edits kept, a migration per change). One
+    plan, written all or nothing; applying the same file again changes nothing. Entities the
+    file does not name are left alone.
+
+    \b
+    A domain file (`gen export` writes the current one):
+      entities:
+        Author:
+          fields:
+            - name:str:max=120:unique
+            - bio:text?
+          owned: true
+        Book:
+          fields: [title:str:max=200:index, author:ref=Author]
+          owned: true
+    """
+    from fastapi_slices import domain  # noqa: PLC0415 - keeps --help quick
+    from fastapi_slices.plan import decide  # noqa: PLC0415
+
+    try:
+        project = Project.find(project_dir or Path.cwd())
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or error
+            raise SpecError(f"{path}: cannot read it ({reason})") from None
+        plan = domain.apply_plan(project, domain.parse(text, str(path)), now=datetime.now(UTC))
+        schema = domain.SCHEMA_PATH
+        plan.add(decide(schema, project.read(schema), domain.schema_text(), force=True))
+        if _carry_out(plan, project, dry_run=dry_run) and any(
+            action.path.parent == VERSIONS_FOLDER for action in plan.changes
+        ):
+            out.print(f"\nNext: {_project_command(project, 'alembic upgrade head', 'pytest')}")
+    except GenError as error:
+        raise _fail(str(error)) from None
+
+
+@app.command("export")
+def export_domain(
+    path: DomainFileArgument = Path("domain.yaml"),
+    project_dir: ProjectOption = None,
+) -> None:
+    """Write the domain file of the project's entities (FILE `-`: print it).
+
+    `gen apply` takes it back; the file names its JSON Schema, which editors read to check
+    and complete it (written beside the specs, in .gen/).
+    """
+    from fastapi_slices import domain  # noqa: PLC0415
+    from fastapi_slices.plan import decide  # noqa: PLC0415
+
+    try:
+        project = Project.find(project_dir or Path.cwd())
+        text = domain.export(project.specs.values())
+        if str(path) == "-":
+            out.print(text, markup=False, end="")
+            return
+        target = PurePosixPath(os.path.relpath(path.resolve(), project.root))
+        plan = Plan()
+        plan.add(decide(target, project.read(target), text, force=True, verb="update"))
+        schema = domain.SCHEMA_PATH
+        plan.add(decide(schema, project.read(schema), domain.schema_text(), force=True))
+        _carry_out(plan, project, dry_run=False)
+    except GenError as error:
+        raise _fail(str(error)) from None
 
 
 def main() -> None:

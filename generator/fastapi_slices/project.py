@@ -3,6 +3,7 @@
 import ast
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePath, PurePosixPath
@@ -29,13 +30,27 @@ class Revision:
 
 
 class Project:
-    """The project at `root`: its answers, entity specs and migrations."""
+    """The project at `root`: its answers, entity specs and migrations.
 
-    def __init__(self, root: Path, answers: dict[str, Any]) -> None:
+    With `overlay`, the project as it would be once those files are written (None: removed):
+    a plan of several steps plans each on what the steps before it leave.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        answers: dict[str, Any],
+        overlay: Mapping[PurePosixPath, str | None] | None = None,
+    ) -> None:
         self.root = root
         self.answers = answers
         self.package: str = answers["package_name"]
         self.auth: bool = bool(answers["auth"])
+        self.overlay = dict(overlay or {})
+
+    def with_changes(self, changes: Mapping[PurePosixPath, str | None]) -> "Project":
+        """This project with `changes` written, in memory."""
+        return Project(self.root, self.answers, {**self.overlay, **changes})
 
     @classmethod
     def find(cls, start: Path) -> "Project":
@@ -64,6 +79,8 @@ class Project:
 
     def read(self, relative: PurePath) -> str | None:
         """A file's text, or None when it does not exist."""
+        if (key := PurePosixPath(relative)) in self.overlay:
+            return self.overlay[key]
         try:
             return (self.root / relative).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -77,14 +94,28 @@ class Project:
     def specs(self) -> dict[str, EntitySpec]:
         """Every entity `gen` (or the template) added, by PascalCase name."""
         found: dict[str, EntitySpec] = {}
-        folder = self.root / SPECS_DIR
-        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        for path in self._listed(SPECS_DIR, ".json"):
             try:
-                spec = EntitySpec.from_json(path.read_text(encoding="utf-8"))
+                spec = EntitySpec.from_json(self.read(path) or "")
                 found[spec.names.pascal] = spec
             except (ValueError, SpecError) as error:
-                raise ProjectError(f"{path.relative_to(self.root)}: {error}") from None
+                raise ProjectError(f"{path}: {error}") from None
         return found
+
+    def _listed(self, folder: Path, suffix: str) -> list[PurePosixPath]:
+        """The files of `folder` (not below it) whose names end in `suffix`, sorted."""
+        here = self.root / folder
+        found = {
+            PurePosixPath(folder, path.name)
+            for path in (here.glob(f"*{suffix}") if here.is_dir() else [])
+        }
+        for path, text in self.overlay.items():
+            if path.parent == PurePosixPath(folder) and path.name.endswith(suffix):
+                if text is None:
+                    found.discard(path)
+                else:
+                    found.add(path)
+        return sorted(found)
 
     def facts(self, specs: dict[str, EntitySpec] | None = None) -> ProjectFacts:
         """What the templates know of the project, with `specs` (default: the stored ones)."""
@@ -163,10 +194,12 @@ class Project:
 
     @cached_property
     def revisions(self) -> list[Revision]:
-        folder = self.root / MIGRATIONS_DIR
-        if not folder.is_dir():
+        if not (self.root / MIGRATIONS_DIR).is_dir():
             raise ProjectError(f"{MIGRATIONS_DIR} is missing")
-        return [_read_revision(path, self.root) for path in sorted(folder.glob("*.py"))]
+        return [
+            _read_revision(path, self.read(path) or "")
+            for path in self._listed(MIGRATIONS_DIR, ".py")
+        ]
 
     def heads(self) -> list[str]:
         """Revisions no other revision builds on."""
@@ -210,12 +243,11 @@ def _read_answers(path: Path) -> dict[str, Any]:
     return answers
 
 
-def _read_revision(path: Path, root: Path) -> Revision:
+def _read_revision(relative: PurePosixPath, text: str) -> Revision:
     """`revision` and `down_revision` of a migration, read with `ast`."""
-    relative = path.relative_to(root)
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, SyntaxError) as error:
+        tree = ast.parse(text)
+    except SyntaxError as error:
         raise ProjectError(f"{relative}: cannot read it ({type(error).__name__})") from None
     values: dict[str, Any] = {}
     for node in tree.body:
@@ -237,4 +269,4 @@ def _read_revision(path: Path, root: Path) -> Revision:
         raise ProjectError(f"{relative}: no revision identifier")
     down = values.get("down_revision")
     downs = (down,) if isinstance(down, str) else tuple(down or ())
-    return Revision(path=relative, revision=revision, down_revisions=downs)
+    return Revision(path=Path(relative), revision=revision, down_revisions=downs)
