@@ -191,7 +191,7 @@ def test_a_changed_file_evolves_the_project(project: Path) -> None:
             r"line 3: .*'\?'; write the fields one `- name:type\?` a line",
         ),
         (
-            "entities:\n  Chicken:\n    fields: [egg:ref=Egg]\n  Egg:\n    fields: [hen:ref=Chicken]\n",
+            "entities:\n  Chicken: {fields: [egg:ref=Egg]}\n  Egg: {fields: [hen:ref=Chicken]}\n",
             r"references go round in a circle: Chicken -> Egg -> Chicken",
         ),
         ("entities:\n  Book:\n    fields: [title:strr]\n", r"unknown type 'strr'"),
