@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 STDLIB = frozenset(
     {
+        "asyncio",
         "collections",
         "datetime",
         "decimal",

@@ -101,12 +101,14 @@ class SliceImports:
     def service(self) -> Imports:
         package, pascal, found = self.project.package_name, self.names.pascal, self._new()
         found.add(f"{package}.core.db", "SessionDep")
-        found.add(f"{package}.core.exceptions", "NotFoundError")
+        found.add(f"{package}.core.exceptions", "NotFoundError", "PreconditionFailedError")
+        found.add(f"{package}.core.preconditions", "entity_tag", "matches")
         found.add(f"{package}.core.repository", "PageResult")
         found.add(self._own.format("models"), pascal)
         found.add(self._own.format("repositories"), f"{pascal}Repository")
         found.add(
-            self._own.format("schemas"), f"{pascal}Create", f"{pascal}Query", f"{pascal}Update"
+            self._own.format("schemas"),
+            *(f"{pascal}{kind}" for kind in ("Create", "Query", "Read", "Update")),
         )
         if self.needs_actor:
             found.add(f"{package}.models.user", "User")
@@ -129,8 +131,11 @@ class SliceImports:
     def routes(self) -> Imports:
         package, pascal, found = self.project.package_name, self.names.pascal, self._new()
         found.add("typing", "Annotated")
-        found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "status")
+        found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "Response", "status")
         found.add(f"{package}.core.dependencies", "async_dependency")
+        found.add(
+            f"{package}.core.preconditions", "IfMatch", "IfNoneMatch", "etag_response", "represent"
+        )
         found.add(f"{package}.core.problems", "problem_responses")
         found.add(f"{package}.core.repository", "PageResult")
         found.add(self._own.format("models"), pascal)
@@ -174,6 +179,8 @@ class SliceImports:
             f"tests.factories.{names.snake}", f"create_{names.snake}", f"{names.snake}_payload"
         )
         found.add(self._own.format("schemas"), f"{names.pascal}Sort")
+        if any(item.is_ref or item.sample(1) != item.sample(2) for item in self.fields):
+            found.add("asyncio").add("typing", "Any")  # a change, and two at once
         if any(item.type == "json" for item in self.fields):
             found.add("json")  # a body JSON cannot carry (NaN), sent as text
         return self._with_owners_and_targets(found)

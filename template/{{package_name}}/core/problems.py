@@ -12,13 +12,15 @@ from starlette.types import Send
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-# What each error status means on any route; routes list the statuses they can answer.
+# What each error status (and 304) means on any route; routes list those they can answer.
 STATUS_DESCRIPTIONS = {
+    304: "Not modified: `If-None-Match` names the current `ETag`; no body",
     401: "Missing, expired or invalid credentials",
     403: "Authenticated, but not allowed to do this",
     404: "No such resource, or not yours",
     408: "The request body did not arrive in time; send it again",
     409: "Conflicts with the current state, e.g. a duplicate value",
+    412: "`If-Match` names none of the current tags: the entity changed since it was read",
     413: "Request body too large",
     415: "The body is of a media type this operation does not take",
     422: "The request is invalid; `errors` says where",
