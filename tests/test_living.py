@@ -143,12 +143,8 @@ def edit_like_a_user(project: Path) -> None:
     routes.write_text(routes.read_text() + CUSTOM_ROUTE)
     service = project / "app" / "services" / "book.py"
     edit(service, "        values = data.model_dump()\n", RULE)
-    edit(
-        service,
-        "InvalidInputError, NotFoundError",
-        "ConflictError, InvalidInputError, NotFoundError",
-    )
-    edit(service, "BookCreate, BookQuery,", "BookCreate, BookQuery, BookStatus,")
+    edit(service, "    InvalidInputError,\n", "    ConflictError,\n    InvalidInputError,\n")
+    edit(service, "BookQuery, BookRead,", "BookQuery, BookRead, BookStatus,")
     edit(
         service,
         "logger = logging.getLogger(__name__)\n",
