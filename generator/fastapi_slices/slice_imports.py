@@ -131,11 +131,9 @@ class SliceImports:
     def routes(self) -> Imports:
         package, pascal, found = self.project.package_name, self.names.pascal, self._new()
         found.add("typing", "Annotated")
-        found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "Response", "status")
+        found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "status")
         found.add(f"{package}.core.dependencies", "async_dependency")
-        found.add(
-            f"{package}.core.preconditions", "IfMatch", "IfNoneMatch", "etag_response", "represent"
-        )
+        found.add(f"{package}.core.preconditions", "IfMatch", "TaggedRoute", "etag_response")
         found.add(f"{package}.core.problems", "problem_responses")
         found.add(f"{package}.core.repository", "PageResult")
         found.add(self._own.format("models"), pascal)
