@@ -48,6 +48,7 @@ class EntityDocs:
     create_body: str  # a single-quoted JSON body, with the refs' variables spliced in
     spare_body: str  # another valid body, distinct in every unique field
     update_body: str
+    update_changes: bool  # whether the update changes the row the create made (its ETag)
     filters: tuple[str, ...]  # `--data-urlencode` arguments of the list example
     sort: str
 
@@ -71,6 +72,7 @@ def entity_docs(fields: tuple[Field, ...], targets: dict[str, str], snake: str) 
         create_body=_body({item.column: item.sample(1) for item in fields}, refs),
         spare_body=_body({item.column: item.sample(2) for item in fields}, refs),
         update_body=_body({changed.column: changed.sample(3)}, refs),  # 2 is the spare's
+        update_changes=not changed.is_ref and changed.sample(3) != changed.sample(1),
         filters=tuple(_filter_argument(item, refs) for item in filters[:2]),
         sort=f"-{sorted_by[0]}" if sorted_by else "-id",
     )
