@@ -48,6 +48,8 @@ class FieldContext:
     payload_expression: str
     sample: str
     other_sample: str
+    text_sample: str  # decimals: `sample` as a string of digits ("1.50"); else ""
+    refused_texts: str  # decimals: a tuple of strings the field refuses; else ""
     target: Target | None  # refs: the entity referred to
 
 
@@ -291,5 +293,7 @@ def _field_context(item: Field, prefix: str, target: Target | None, *, owned: bo
         payload_expression=item.payload_expression(),
         sample=literal(item.sample(1)),
         other_sample=literal(item.sample(2)),
+        text_sample=literal(item.decimal_text()) if item.type == "decimal" else "",
+        refused_texts=literal(item.refused_decimal_texts()) if item.type == "decimal" else "",
         target=target,
     )

@@ -644,7 +644,8 @@ class Field:
         base = self._schema_base(enum_prefix)
         constraints = self._constraints()
         if constraints:
-            # A decimal is given as a JSON number: JsonNumber documents it with its bounds.
+            # A decimal comes as a JSON number or a string of digits: JsonNumber documents
+            # both, with the bounds.
             marker = ", JsonNumber" if self.type == "decimal" else ""
             base = f"Annotated[{base}, Field({', '.join(constraints)}){marker}]"
         return base
@@ -732,6 +733,20 @@ class Field:
         """A valid JSON value for tests; samples 1 and 2 differ wherever the type allows."""
         return self.kind.sample(self, number)
 
+    def decimal_text(self) -> str:
+        """Sample 1 of a decimal as the string of digits a client may send instead: "1.50"."""
+        step = Decimal(1).scaleb(-self.scale)
+        return format(Decimal(str(self.sample(1))).quantize(step), "f")
+
+    def refused_decimal_texts(self) -> tuple[str, ...]:
+        """Strings a decimal refuses: words, an exponent, NaN, one decimal too many, and a
+        minus sign where min >= 0."""
+        text = self.decimal_text()
+        refused = ["abc", "1e400", "NaN", text + ("5" if self.scale else ".5")]
+        if self.min is not None and Decimal(self.min) >= 0:
+            refused.append(f"-{text}")
+        return tuple(refused)
+
     def text_parts(self) -> tuple[str, int]:
         """A prefix and a number of digits whose sum fits the length bounds: `name 0001`."""
         longest = self.length or (int(self.max) if self.max is not None else 200)
@@ -766,6 +781,8 @@ def literal(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(literal, value)) + ("," if len(value) == 1 else "") + ")"
     return repr(value)
 
 

@@ -202,6 +202,8 @@ class SliceImports:
         if any(target.owned for target in self.targets.values()):  # the importer owns them
             found.add(f"{self.project.package_name}.models.user", "User")
         found.add("tests.commands", "count_rows", "run_import")
+        if self.project.auth:  # imports with and without --as
+            found.add("tests.commands", "run_command")
         found.add("tests.csv_files", "csv_rows", "csv_text", "fail_batch")
         found.add(self._own.format("schemas"), f"{names.pascal}Create")  # its columns
         found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")

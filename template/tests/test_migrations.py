@@ -3,16 +3,21 @@
 pytest-alembic's built-in checks, each from an empty database of its own: one head, upgrade
 from nothing, models that match the tables the migrations build (what `alembic check` says),
 and every migration applied, undone and applied again, one at a time. Then the file names
-that `gen` and Alembic both understand.
+that `gen` and Alembic both understand, and what `alembic upgrade head` says when the
+database does not exist.
 """
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from pytest_alembic import Config, MigrationContext, runner, tests
 from sqlalchemy import pool
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,3 +57,21 @@ def test_up_down_consistency(alembic_runner: MigrationContext) -> None:
 def test_names_follow_the_file_template() -> None:
     names = [path.name for path in (ROOT / "alembic" / "versions").glob("*.py")]
     assert [name for name in names if not NAME.match(name)] == []
+
+
+def test_upgrade_of_a_missing_database_says_what_to_do(missing_database_url: str) -> None:
+    """`alembic upgrade head` on a database never created: one line, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env=os.environ | {"DATABASE_URL": missing_database_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    name = make_url(missing_database_url).database
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f'database "{name}" does not exist: '
+        f"create it (createdb {name}) and run alembic upgrade head"
+    ]

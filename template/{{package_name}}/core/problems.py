@@ -131,6 +131,9 @@ def install_problem_openapi(app: FastAPI) -> None:
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 _summary_from_docstring(operation)
+                if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                    # A JSON body sent as another media type, or as none (see exceptions.py).
+                    operation["responses"].setdefault("415", problem_responses(415)[415])
                 for status, response in operation.get("responses", {}).items():
                     if status[0] in "45":
                         # A route may document a problem with members of its own (a model
