@@ -62,19 +62,20 @@ def served(toolbox: Toolbox, tmp_path: Path) -> Iterator[str]:
     database = f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
     toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=database)
     port = _free_port()
-    server = subprocess.Popen(
-        [str(toolbox.bin / "uvicorn"), "app.main:app", "--port", str(port), "--no-access-log"],
-        cwd=project,
-        env=toolbox.env(DATABASE_URL=database),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(toolbox.bin / "uvicorn"), "app.main:app", "--port", str(port), "--no-access-log"],
+            cwd=project,
+            env=toolbox.env(DATABASE_URL=database),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while not _answers(base + "/health/ready"):
-            assert server.poll() is None, f"the server exited: {server.communicate()[1]}"
+            assert server.poll() is None, f"the server exited: {log.read_text()}"
             assert time.monotonic() < deadline, "the server did not answer in 60 s"
             time.sleep(0.1)
         yield base
@@ -126,7 +127,7 @@ def test_the_generated_client_covers_and_calls_every_kind_of_operation(
         # A function for every operation: what the generator skips, it does not write.
         written = {
             name.replace("_", "")
-            for tag in pkgutil.iter_modules(client_package.api.__path__)
+            for tag in pkgutil.iter_modules(importlib.import_module("shop_client.api").__path__)
             for name in (
                 module.name
                 for module in pkgutil.iter_modules(
@@ -148,9 +149,17 @@ def test_the_generated_client_covers_and_calls_every_kind_of_operation(
 
 
 def _use(package: ModuleType, base: str) -> None:
+    with (
+        package.Client(base_url=base, raise_on_unexpected_status=True) as anonymous,
+        package.AuthenticatedClient(
+            base_url=base, token=_log_in(package, anonymous), raise_on_unexpected_status=True
+        ) as client,
+    ):
+        _call(package, client)
+
+
+def _log_in(package: ModuleType, anonymous: Any) -> str:
     models = importlib.import_module("shop_client.models")
-    types = importlib.import_module("shop_client.types")
-    anonymous = package.Client(base_url=base, raise_on_unexpected_status=True)
     register = _operation(package, "auth", "register_api_v1_auth_register_post")
     login = _operation(package, "auth", "login_api_v1_auth_login_post")
     created = register.sync_detailed(
@@ -161,10 +170,13 @@ def _use(package: ModuleType, base: str) -> None:
         client=anonymous,
         body=models.BodyLoginApiV1AuthLoginPost(username="reader@example.com", password=PASSWORD),
     )
-    client = package.AuthenticatedClient(
-        base_url=base, token=tokens.access_token, raise_on_unexpected_status=True
-    )
+    token: str = tokens.access_token
+    return token
 
+
+def _call(package: ModuleType, client: Any) -> None:
+    models = importlib.import_module("shop_client.models")
+    types = importlib.import_module("shop_client.types")
     author = _operation(package, "authors", "create_author_api_v1_authors_post").sync(
         client=client, body=models.AuthorCreate(name="Ursula K. Le Guin")
     )
