@@ -64,8 +64,9 @@ USER_MODEL = "template/{{package_name}}/models/{% if auth %}user.py{% endif %}.j
 HEALTH = "template/{{package_name}}/api/health.py.jinja"
 ROUTES = "generator/fastapi_slices/templates/entity/routes.py.jinja"
 RELEASE_1_1 = "9.1.0"  # the version of gen in release 1.1.0
-# Releases of fastapi-slices before gen kept base copies of slices: 0.1.0, and the last one.
-EARLIER_RELEASES = {"v0.1.0": "13c5047", "v0.2.0": "89a76bd"}
+# Earlier releases of fastapi-slices: 0.1.0 and 0.2.0, before gen kept base copies of
+# slices (spec version 1), and 0.3.0, the previous release.
+EARLIER_RELEASES = {"v0.1.0": "13c5047", "v0.2.0": "89a76bd", "v0.3.0": "2f7e55c"}
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -362,9 +363,10 @@ def test_update_reports_conflicts(template: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("release", sorted(EARLIER_RELEASES))
 def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, release: str) -> None:
     """A project of an earlier release, grown with its gen and edited, updated to this working
-    tree: its slices kept no base copy, so that release's gen renders their base again, and
-    the changes since are merged (0.2.0 dropped a router-wide dependency of owned routes;
-    this release changed every slice's tests)."""
+    tree: the changes since are merged into its slices, the user's edit kept. Slices of 0.1.0
+    and 0.2.0 kept no base copy, so that release's gen renders their base again (0.2.0
+    dropped a router-wide dependency of owned routes; later releases changed every slice's
+    tests)."""
     source = tmp_path / "fastapi-slices"
     git(tmp_path, "clone", "-q", str(REPO), str(source))  # the history, with the release
     git(source, "tag", "-f", release, EARLIER_RELEASES[release])
