@@ -16,9 +16,11 @@ Blocks that are not sequences (a reference of commands, or commands that need wh
 machine has) are listed in SKIPPED with the reason; every entry must still match a block.
 """
 
+import contextlib
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -71,8 +73,9 @@ serve() {{
     stop_server
     exec 9>{PORT_LOCK}
     flock 9
-    setsid bash -c "$1" >>"$SERVER_LOG" 2>&1 &
+    setsid bash -c "$1" >>"$SERVER_LOG" 2>&1 9>&- &
     SERVER_PID=$!
+    echo "$SERVER_PID" >"$SERVER_LOG.pid"
     for _ in $(seq 1 180); do
         command curl -sf http://127.0.0.1:8000/health/live >/dev/null && return 0
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -199,16 +202,20 @@ def fresh_environment(home: Path) -> dict[str, str]:
 
 def run_script(text: str, cwd: Path, home: Path, *, stdin: str = "") -> None:
     (home / "documented.sh").write_text(text)
-    result = subprocess.run(
-        ["bash", str(home / "documented.sh")],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=fresh_environment(home),
-        timeout=1500,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            ["bash", str(home / "documented.sh")],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=fresh_environment(home),
+            timeout=1500,
+            check=False,
+        )
+    finally:  # a script stopped by the timeout cannot stop its server: its group goes here
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.killpg(int((home / "server.log.pid").read_text()), signal.SIGKILL)
     output = (result.stdout + result.stderr).splitlines()
     assert result.returncode == 0, "\n".join(output[-80:])
     assert output[-1:] == ["### done"], "\n".join(output[-80:])
