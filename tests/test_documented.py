@@ -93,6 +93,7 @@ stop_server() {{
         kill -- "-$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
         SERVER_PID=
+        rm -f "$SERVER_LOG.pid"
         flock -u 9
     fi
 }}
