@@ -72,7 +72,7 @@ SERVER_PID=
 serve() {{
     stop_server
     exec 9>{PORT_LOCK}
-    flock 9
+    flock -w 900 9 || {{ echo "port 8000 stayed taken by another run for 900 s" >&2; return 1; }}
     setsid bash -c "$1" >>"$SERVER_LOG" 2>&1 9>&- &
     SERVER_PID=$!
     echo "$SERVER_PID" >"$SERVER_LOG.pid"
