@@ -208,7 +208,8 @@ def run_script(text: str, cwd: Path, home: Path, *, stdin: str = "") -> None:
             ["bash", str(home / "documented.sh")],
             cwd=cwd,
             input=stdin,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # in the order printed: each command's output under it
             text=True,
             env=fresh_environment(home),
             timeout=1500,
@@ -217,7 +218,7 @@ def run_script(text: str, cwd: Path, home: Path, *, stdin: str = "") -> None:
     finally:  # a script stopped by the timeout cannot stop its server: its group goes here
         with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
             os.killpg(int((home / "server.log.pid").read_text()), signal.SIGKILL)
-    output = (result.stdout + result.stderr).splitlines()
+    output = result.stdout.splitlines()
     assert result.returncode == 0, "\n".join(output[-80:])
     assert output[-1:] == ["### done"], "\n".join(output[-80:])
 
