@@ -51,6 +51,10 @@ SKIPPED = {
     "rendered": {
         "export DATABASE_URL=postgresql://user:password@": "names a PostgreSQL server of yours",
         "uv run alembic upgrade head  ": "a reference of Alembic commands, not a sequence",
+        "uv run pytest   ": (
+            "the project's checks: tests/test_rendered_project.py and test_generated_project.py"
+            " run every one of them, on SQLite and PostgreSQL"
+        ),
         "TEST_DATABASE_URL=postgresql://": (
             "the project's tests on PostgreSQL: tests/test_generated_project.py runs them"
         ),

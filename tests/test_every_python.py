@@ -78,6 +78,8 @@ def project(python_version: str, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return project
 
 
+# The full checks of one newer Python a commit in CI, the other in the next (conftest.py).
+@pytest.mark.rotating("python_version")
 class TestProjectOnItsPython(ProjectChecks):
     pass
 
