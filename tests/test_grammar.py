@@ -1,5 +1,7 @@
 """The field grammar and entity naming of `gen entity`."""
 
+from decimal import Decimal
+
 import pytest
 
 from fastapi_slices.errors import SpecError
@@ -203,3 +205,12 @@ def test_unique_samples_differ(token: str) -> None:
     first = eval(field.payload_expression(), {}, namespace)
     namespace["number"] = 2
     assert first != eval(field.payload_expression(), {}, namespace)
+
+
+@pytest.mark.parametrize("token", ["p:decimal=4.2", "p:decimal=2.2", "p:decimal=6.3:min=10"])
+def test_decimal_samples_fit_their_digits(token: str) -> None:
+    """decimal=4.2 holds at most 99.99: the samples of generated tests stay within it."""
+    field = Field.parse(token)
+    largest = Decimal(10) ** (field.precision - field.scale) - Decimal(1).scaleb(-field.scale)
+    for number in range(2000):
+        assert Decimal(str(field.sample(number))) <= largest, (token, number)

@@ -106,6 +106,10 @@ def _unique_text(field: "Field") -> str:
 def _sample_number(field: "Field", number: int) -> Any:
     low = Decimal(field.min) if field.min is not None else Decimal(0)
     high = Decimal(field.max) if field.max is not None else low + 1000
+    if field.type == "decimal":  # and what its digits hold: decimal=4.2 stops at 99.99
+        high = min(
+            high, Decimal(10) ** (field.precision - field.scale) - Decimal(1).scaleb(-field.scale)
+        )
     steps = int(high - low)
     value = low + (number % steps if steps > 0 else 0)
     if field.kind.number is int:
