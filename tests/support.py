@@ -26,6 +26,9 @@ from typing import Any
 import pytest
 import yaml
 from copier import Settings, run_copy
+from typer.testing import CliRunner
+
+from fastapi_slices.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_VENV = REPO / ".cache" / "project-venv"  # for this interpreter's Python
@@ -392,3 +395,10 @@ def sql(toolbox: Toolbox, database_url: str, *statements: str) -> list[list[Any]
     output = toolbox.run(REPO, "python", "-c", _SQL, database_url, *statements)
     rows: list[list[Any]] = json.loads(output.strip().splitlines()[-1])
     return rows
+
+
+def gen(project: Path, *arguments: str) -> tuple[int, str]:
+    """Run gen in this process on `project`: its exit code and what it printed."""
+    result = CliRunner().invoke(app, [*arguments, "--project", str(project)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output

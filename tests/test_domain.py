@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from fastapi_slices.cli import app
 from fastapi_slices.domain import SCHEMA_PATH, Domain, creation_order, parse
 from fastapi_slices.errors import SpecError
 from fastapi_slices.spec import EntitySpec
-from tests.support import Toolbox, render, run_migrations, run_project_checks, state
+from tests.support import Toolbox, gen, render, run_migrations, run_project_checks, state
 
-runner = CliRunner()
 # A clinic, in an order the references do not follow: six entities, refs among them, owned
 # and shared ones.
 CLINIC = """
@@ -90,12 +87,6 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project(rendered: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(rendered, tmp_path / "clinic"))
-
-
-def gen(project: Path, *arguments: str) -> tuple[int, str]:
-    result = runner.invoke(app, [*arguments, "--project", str(project)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
 
 
 def apply(project: Path, text: str) -> tuple[int, str]:

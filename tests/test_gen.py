@@ -19,7 +19,7 @@ from fastapi_slices.render import LIVING, SLICE_FILES
 from fastapi_slices.slices import entity_plan
 from fastapi_slices.spec import EntitySpec
 from fastapi_slices.starter import STARTER_FIELDS, STARTER_JINJA, render_starter_jinja
-from tests.support import REPO, refused, render, state
+from tests.support import REPO, gen, refused, render, state
 
 runner = CliRunner()
 AUTHOR = ["Author", "name:str:max=120:unique", "bio:text?", "--owned"]
@@ -52,12 +52,6 @@ def _copy(source: Path, destination: Path) -> Path:
 @pytest.fixture
 def project(rendered: dict[str, Path], tmp_path: Path) -> Path:
     return _copy(rendered["default"], tmp_path / "project")
-
-
-def gen(project: Path, *arguments: str) -> tuple[int, str]:
-    result = runner.invoke(app, [*arguments, "--project", str(project)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

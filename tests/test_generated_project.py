@@ -1,7 +1,8 @@
 """Projects grown with `gen entity` pass their own checks, on SQLite and on PostgreSQL.
 
 The entities cover every field type and modifier, a chain of references (Review -> Book ->
-Author), owned and unowned rows, and a project without users.
+Author), owned rows, shared rows that superusers write (Genre) or every user (Review), and a
+project without users.
 """
 
 import subprocess
@@ -53,6 +54,8 @@ ENTITIES = {
             "--plural",
             "book_reviews",
             "--no-timestamps",
+            # Shared rows every user may write (Genre's are written by superusers only).
+            "--open-writes",
         ],
     ],
     "without-users": [

@@ -12,18 +12,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from fastapi_slices.cli import app
 from tests.support import (
     Toolbox,
+    gen,
     render,
     run_migrations,
     run_project_checks,
     sql,
 )
 
-runner = CliRunner()
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 ENTITIES = [
     [
@@ -116,12 +114,6 @@ pytestmark = pytest.mark.slow
 def commit(project: Path) -> None:
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "work"]):
         subprocess.run([*GIT, *command], cwd=project, check=True, capture_output=True)
-
-
-def gen(project: Path, *arguments: str) -> tuple[int, str]:
-    result = runner.invoke(app, [*arguments, "--project", str(project)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -11,6 +11,7 @@ The last test updates a project of this repository's own first release (0.1.0, w
 base copies of slices) to the working tree.
 """
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 
 from fastapi_slices import __version__
 from fastapi_slices.cli import app
+from fastapi_slices.spec import SPEC_VERSION
 from tests.support import REPO, Toolbox, copy_working_tree, run_project_checks
 
 GEN = str(Path(sys.executable).parent / "gen")
@@ -65,8 +67,14 @@ HEALTH = "template/{{package_name}}/api/health.py.jinja"
 ROUTES = "generator/fastapi_slices/templates/entity/routes.py.jinja"
 RELEASE_1_1 = "9.1.0"  # the version of gen in release 1.1.0
 # Earlier releases of fastapi-slices: 0.1.0 and 0.2.0, before gen kept base copies of
-# slices (spec version 1), and 0.3.0, the previous release.
-EARLIER_RELEASES = {"v0.1.0": "13c5047", "v0.2.0": "89a76bd", "v0.3.0": "2f7e55c"}
+# slices (spec version 1), 0.3.0, and 0.4.0, the previous release (spec version 2: every
+# user wrote shared rows).
+EARLIER_RELEASES = {
+    "v0.1.0": "13c5047",
+    "v0.2.0": "89a76bd",
+    "v0.3.0": "2f7e55c",
+    "v0.4.0": "8b46032",
+}
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -361,7 +369,7 @@ def test_update_reports_conflicts(template: Path, tmp_path: Path) -> None:
 
 
 # In CI: the previous release every time, one of the older ones in turn (conftest.py).
-@pytest.mark.rotating("release", always=("v0.3.0",))
+@pytest.mark.rotating("release", always=("v0.4.0",))
 @pytest.mark.parametrize("release", sorted(EARLIER_RELEASES))
 def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, release: str) -> None:
     """A project of an earlier release, grown with its gen and edited, updated to this working
@@ -394,7 +402,7 @@ def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, releas
         "--defaults",
     )
     assert result.returncode == 0, result.stderr
-    for entity in ENTITIES[:2]:
+    for entity in ENTITIES:
         result = gen_of(old, project, "entity", *entity)
         assert result.returncode == 0, result.stderr
     routes = project / "app" / "api" / "v1" / "books.py"
@@ -415,7 +423,12 @@ def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, releas
     text = routes.read_text()
     assert '"""Read one of our books."""' in text
     assert "dependencies=[Depends(get_current_user)]" not in text
-    assert '"version": 2' in (project / ".gen" / "entities" / "book.json").read_text()
+    specs = project / ".gen" / "entities"
+    assert json.loads((specs / "book.json").read_text())["version"] == SPEC_VERSION
+    # Every user wrote reviews before spec version 3, and still does.
+    review = json.loads((specs / "review.json").read_text())
+    assert (review["version"], review["open_writes"]) == (SPEC_VERSION, True)
+    assert "get_current_superuser" not in (project / "app/api/v1/reviews.py").read_text()
     check = gen(project, "check")
     assert check.returncode == 0, check.stderr
     run_project_checks(toolbox, project)

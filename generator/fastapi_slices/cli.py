@@ -200,6 +200,15 @@ def entity(
     owned: Annotated[
         bool, typer.Option("--owned", help="Rows belong to their creator; others get 404")
     ] = False,
+    open_writes: Annotated[
+        bool | None,
+        typer.Option(
+            "--open-writes/--superuser-writes",
+            help="Rows not --owned: every user may write them, or superusers only (the "
+            "default for a new entity; an existing one keeps its rule)",
+            show_default=False,
+        ),
+    ] = None,
     timestamps: Annotated[
         bool, typer.Option("--timestamps/--no-timestamps", help="created_at and updated_at")
     ] = True,
@@ -235,8 +244,15 @@ def entity(
             table=table,
         )
         request.names  # noqa: B018 - validates the name before anything else
+        from fastapi_slices.slices import with_writes  # noqa: PLC0415 - keeps --help quick
+
         _change(
-            project, request, dry_run=dry_run, force=force, renames=renames, backfills=backfills
+            project,
+            with_writes(project, request, open_writes),
+            dry_run=dry_run,
+            force=force,
+            renames=renames,
+            backfills=backfills,
         )
     except GenError as error:
         raise _fail(str(error)) from None

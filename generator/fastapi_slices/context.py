@@ -90,6 +90,7 @@ class EntityContext:
     title_plural: str
     a_title: str
     owned: bool
+    superuser_writes: bool  # shared rows that only superusers create, change or delete
     timestamps: bool
     needs_actor: bool  # services take the acting user
     owner_param: bool  # factories take an owner
@@ -175,6 +176,11 @@ def check_spec(
     """Refuse a spec the project cannot hold; else its resolved fields and their targets."""
     if spec.owned and not project.auth:
         raise SpecError("--owned needs users: this project was rendered without auth")
+    if spec.owned and spec.open_writes:
+        raise SpecError(
+            "--open-writes is for entities that are not --owned: owned rows are written by "
+            "their owners"
+        )
     if not spec.fields:
         raise SpecError(
             f"entity {spec.name!r} needs a field at least, e.g. gen entity {spec.name} name:str"
@@ -196,6 +202,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
     # of such rows need the acting user.
     owners_needed = spec.owned or any(target.owned for target in targets.values())
     needs_actor = project.auth and owners_needed
+    superuser_writes = project.auth and not spec.owned and not spec.open_writes
     sorts = ["id", *(item.column for item in fields if item.sortable)]
     if spec.timestamps:
         sorts += ["created_at", "updated_at"]
@@ -209,6 +216,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         timestamps=spec.timestamps,
         needs_actor=needs_actor,
         owners_needed=owners_needed,
+        superuser_writes=superuser_writes,
     )
     invalid = next(
         (
@@ -228,6 +236,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         title_plural=names.title_plural,
         a_title=("an " if names.title[0] in "AEIOU" else "a ") + names.title.lower(),
         owned=spec.owned,
+        superuser_writes=superuser_writes,
         timestamps=spec.timestamps,
         needs_actor=needs_actor,
         owner_param=owners_needed,

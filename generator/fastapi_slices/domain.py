@@ -16,12 +16,13 @@ entities:
     owned: true
 ```
 
-Each entity takes the options of `gen entity` (`owned`, `timestamps`, `plural`, `table`) and
-its fields in the same grammar, one token each. Applying creates the entities that are
-missing, in the order their references need, and changes those that differ through the same
-path as `gen entity` (three-way merges, one migration per change): one plan, written all or
-nothing. Applying the same file again changes nothing. Entities of the project that the file
-does not name are left alone (and named in a note); renaming a field is `gen field rename`.
+Each entity takes the options of `gen entity` (`owned`, `open_writes`, `timestamps`,
+`plural`, `table`) and its fields in the same grammar, one token each. Applying creates the
+entities that are missing, in the order their references need, and changes those that differ
+through the same path as `gen entity` (three-way merges, one migration per change): one plan,
+written all or nothing. Applying the same file again changes nothing. Entities of the project
+that the file does not name are left alone (and named in a note); renaming a field is
+`gen field rename`.
 """
 
 import json
@@ -54,6 +55,11 @@ class EntityEntry(BaseModel):
         examples=[["title:str:max=200:index", "author:ref=Author"]],
     )
     owned: bool = Field(default=False, description="Rows belong to their creator")
+    open_writes: bool | None = Field(
+        default=None,
+        description="Rows not owned: every user may write them (true), or superusers only "
+        "(false); unset: as the entity has it, superusers only for a new one",
+    )
     timestamps: bool = Field(default=True, description="created_at and updated_at")
     plural: str | None = Field(default=None, description="When English rules get it wrong")
     table: str | None = Field(default=None, description="Default: the plural")
@@ -66,14 +72,20 @@ class Domain(BaseModel):
 
     entities: dict[str, EntityEntry]
 
-    def specs(self) -> dict[str, EntitySpec]:
+    def specs(self, existing: Mapping[str, EntitySpec] | None = None) -> dict[str, EntitySpec]:
+        """The entities as specs; where `open_writes` is unset, the rule of the `existing`
+        entity of that name, if any."""
         found: dict[str, EntitySpec] = {}
         for name, entry in self.entities.items():
-            spec = EntitySpec(name=name, **entry.model_dump())
+            spec = EntitySpec(name=name, **entry.model_dump(exclude={"open_writes"}))
             pascal = spec.names.pascal  # checks the name
             if pascal in found:
                 raise SpecError(f"entity {name!r} is given twice (as {pascal})")
-            found[pascal] = spec
+            open_writes = entry.open_writes
+            if open_writes is None:
+                before = (existing or {}).get(pascal)
+                open_writes = before is not None and before.open_writes
+            found[pascal] = replace(spec, open_writes=open_writes)
         return found
 
 
@@ -115,6 +127,8 @@ def export(specs: Iterable[EntitySpec]) -> str:
             value = getattr(spec, option)
             if value != getattr(defaults, option):
                 entry[option] = value
+        if spec.open_writes:  # unset reads as "as it is": written only when it opens writes
+            entry["open_writes"] = True
         entities[spec.names.pascal] = entry
     body = yaml.safe_dump({"entities": entities}, sort_keys=False, width=100)
     return f"{SCHEMA_LINE}\n{body}"
@@ -147,7 +161,7 @@ def creation_order(specs: Mapping[str, EntitySpec]) -> list[EntitySpec]:
 def apply_plan(project: Project, domain: Domain, *, now: datetime) -> Plan:
     """Everything applying `domain` writes, as one plan: each entity planned on the project as
     the entities before it leave it."""
-    wanted = domain.specs()
+    wanted = domain.specs(project.specs)
     steps: list[Plan] = []
     current = project
     for request in creation_order(wanted):

@@ -35,6 +35,7 @@ class SliceImports:
     timestamps: bool
     needs_actor: bool
     owners_needed: bool
+    superuser_writes: bool
 
     def all(self) -> dict[str, str]:
         return {module: getattr(self, module)().render() for module in MODULES}
@@ -142,10 +143,17 @@ class SliceImports:
             *(f"{pascal}{kind}" for kind in ("Create", "Page", "Query", "Read", "Update")),
         )
         found.add(self._own.format("services"), f"{pascal}Service")
-        if self.project.auth:
-            found.add(f"{package}.api.deps", "CurrentUser", "require_token")
-        if self.project.auth and not self.needs_actor:
-            found.add(f"{package}.api.deps", "get_current_user")
+        deps, auth = f"{package}.api.deps", self.project.auth
+        if auth:
+            found.add(deps, "require_token")
+        if auth and (self.needs_actor or not self.superuser_writes):  # reads, or every route
+            found.add(deps, "CurrentUser")
+        if auth and not self.needs_actor:
+            found.add(deps, "get_current_user")
+        if self.superuser_writes:  # the import takes the superuser; the other writes check one
+            found.add(deps, "CurrentSuperuser")
+            if not self.needs_actor:
+                found.add(deps, "get_current_superuser")
         # The CSV import
         found.add(f"{package}.core.config", "SettingsDep")
         found.add(f"{package}.core.csv_report", "IMPORT_RESPONSES", "ImportReport")
@@ -181,6 +189,10 @@ class SliceImports:
             found.add("asyncio").add("typing", "Any")  # a change, and two at once
         if any(item.type == "json" for item in self.fields):
             found.add("json")  # a body JSON cannot carry (NaN), sent as text
+        if self.superuser_writes:  # superusers, and a user whose writes are refused
+            found.add("pytest").add(f"{self.project.package_name}.core.config", "Settings")
+            found.add(f"{self.project.package_name}.models.user", "User")
+            found.add("tests.factories.user", "create_user", "headers_for")
         return self._with_owners_and_targets(found)
 
     def tests_import(self) -> Imports:
@@ -190,6 +202,10 @@ class SliceImports:
         # Files that are not UTF-8, and an import an error stops part-way
         found.add("gzip").add("collections.abc", "Callable").add("pytest")
         found.add("fastapi", "FastAPI").add("sqlalchemy.exc", "OperationalError")
+        if self.superuser_writes:  # the user of the tests is a superuser
+            found.add("sqlalchemy.ext.asyncio", "AsyncSession")
+            found.add(f"{self.project.package_name}.models.user", "User")
+            found.add("tests.factories.user", "create_user")
         if self.targets:
             found.add("sqlalchemy.ext.asyncio", "AsyncSession")
             return self._with_owners_and_targets(found)

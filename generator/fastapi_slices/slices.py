@@ -90,6 +90,15 @@ def _existing(project: Project, request: EntitySpec) -> EntitySpec | None:
     return next((spec for spec in project.specs.values() if spec.names.snake == snake), None)
 
 
+def with_writes(project: Project, request: EntitySpec, open_writes: bool | None) -> EntitySpec:
+    """`request` with who may write its rows: as asked, else as the entity has it (so that
+    changing its fields never changes that), else superusers only (`open_writes` false)."""
+    if open_writes is None:
+        existing = _existing(project, request)
+        open_writes = existing is not None and existing.open_writes
+    return replace(request, open_writes=open_writes)
+
+
 # Adding ---------------------------------------------------------------------------------
 
 
@@ -192,9 +201,9 @@ def change_plan(
         )
     _check_same_options(old, request)
     changes, fields = _pair_fields(old, request, renames)
-    if not changes:
-        return refresh_plan(project, [old])  # the same entity: only a newer gen changes it
-    new = replace(old, fields=fields, generator=__version__)
+    if not changes:  # the same table: only who may write, or a newer gen, changes the files
+        return refresh_plan(project, [replace(old, open_writes=request.open_writes)])
+    new = replace(old.current(), fields=fields, open_writes=request.open_writes)
     facts = project.facts()
     change = SpecChange(
         old_table=entity_table(old, facts),

@@ -6,8 +6,10 @@ the slice templates print is derived from it (see `context.py`), so the same spe
 renders the same files.
 
 Versions: 1 (fastapi-slices 0.1 and 0.2) kept no base copy of the slice files and no record of
-the generator; 2 adds both (`changes`, `generator`). A spec keeps the meaning it was written
-with: reading an older version never changes what it asks for.
+the generator; 2 adds both (`changes`, `generator`); 3 (0.5) says who may write the rows of an
+entity that is not owned (`open_writes`: every user; else superusers only). A spec keeps the
+meaning it was written with: reading an older version never changes what it asks for, so
+the shared entities of versions 1 and 2, which every user wrote, read as `open_writes`.
 """
 
 import json
@@ -19,8 +21,8 @@ from fastapi_slices.errors import SpecError
 from fastapi_slices.fields import Field, Fields
 from fastapi_slices.naming import EntityNames
 
-SPEC_VERSION = 2
-KNOWN_VERSIONS = frozenset({1, 2})
+SPEC_VERSION = 3
+KNOWN_VERSIONS = frozenset({1, 2, 3})
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class EntitySpec:
     name: str
     fields: list[str]
     owned: bool = False
+    # Rows that are not owned: every signed-in user may write them (else superusers only).
+    open_writes: bool = False
     timestamps: bool = True
     plural: str | None = None
     table: str | None = None
@@ -56,7 +60,7 @@ class EntitySpec:
         """This spec as this release writes it, meaning what it meant: an older spec's plural
         and table, when today's rules would name them otherwise, are written down."""
         if not self.is_legacy:
-            return replace(self, generator=__version__)
+            return replace(self, generator=__version__, version=SPEC_VERSION)
         names = self.names
         today = EntityNames.from_name(self.name)
         return replace(
@@ -105,6 +109,8 @@ class EntitySpec:
         changes = data.pop("changes", [])
         if data["version"] == 1:
             data["generator"] = ""  # unknown: older releases did not say
+        if data["version"] < 3:  # before 0.5, every user wrote the rows of a shared entity
+            data["open_writes"] = not data.get("owned", False)
         try:
             return cls(
                 **data,
