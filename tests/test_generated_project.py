@@ -1,7 +1,8 @@
 """Projects grown with `gen entity` pass their own checks, on SQLite and on PostgreSQL.
 
 The entities cover every field type and modifier, a chain of references (Review -> Book ->
-Author), owned rows, shared rows that superusers write (Genre) or every user (Review), and a
+Author), references to users and to the entity itself (trees), each rule of deleting what a
+reference names, owned rows, shared rows that superusers write (Genre) or every user (Review), and a
 project without users.
 """
 
@@ -43,12 +44,15 @@ ENTITIES = {
             "--owned",
         ],
         # Rows every user reads, not owned, and not referring to owned rows.
-        ["Genre", "name:str:max=60:unique", "blurb:text?"],
+        # A tree: each genre may have a parent genre.
+        ["Genre", "name:str:max=60:unique", "blurb:text?", "parent:ref=Genre?"],
         # The longest name gen accepts: every generated line must still fit.
         ["ArchivedWarehouseStock", "label:str:unique", "item:ref=Item", "--owned"],
         [
             "Review",
-            "book:ref=Book",
+            # Deleting a book deletes its reviews; deleting a user leaves theirs unsigned.
+            "book:ref=Book:ondelete=cascade",
+            "reviewer:ref=User?:ondelete=set-null",
             "score:int:min=1:max=5:filter",
             "body:text",
             "--plural",
@@ -65,6 +69,7 @@ ENTITIES = {
             "title:str",
             "publisher:ref=Publisher?",
             "issue:int:unique",
+            "previous:ref=Magazine?:ondelete=cascade",
             "--table",
             "magazine_rows",
         ],

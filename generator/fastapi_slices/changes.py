@@ -80,6 +80,8 @@ def _differences(old: Field, new: Field) -> str:
         if getattr(old, option) != getattr(new, option):
             value = getattr(new, option)
             found.append(f"{option}={value}" if value is not None else f"no {option}")
+    if old.is_ref and new.is_ref and old.delete_rule != new.delete_rule:
+        found.append(f"ondelete={new.delete_rule}")
     return ", ".join(found)
 
 

@@ -12,7 +12,7 @@ from fastapi_slices.docs import EntityDocs, entity_docs
 from fastapi_slices.errors import SpecError
 from fastapi_slices.fields import Field, literal
 from fastapi_slices.slice_imports import SliceImports
-from fastapi_slices.spec import EntitySpec, Migration, ProjectFacts, Target
+from fastapi_slices.spec import USER_TARGET, EntitySpec, Migration, ProjectFacts, Target
 from fastapi_slices.tables import Column, ForeignKey, Index, Table, UniqueConstraint, build_table
 
 
@@ -51,6 +51,9 @@ class FieldContext:
     text_sample: str  # decimals: `sample` as a string of digits ("1.50"); else ""
     refused_texts: str  # decimals: a tuple of strings the field refuses; else ""
     target: Target | None  # refs: the entity referred to
+    self_ref: bool  # refs: to the entity itself
+    delete_rule: str  # refs: what deleting the target does (restrict, cascade, set-null)
+    relationship: str  # refs: the model's `name: Mapped[...] = relationship(...)`
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class EntityContext:
     owner_param: bool  # factories take an owner
     fields: tuple[FieldContext, ...]
     refs: tuple[FieldContext, ...]
+    self_refs: tuple[FieldContext, ...]  # a tree: refs to the entity itself
     ref_params: list[str]  # a list, as in JSON: templates add lists to it
     filters: tuple[FieldContext, ...]
     enums: tuple[FieldContext, ...]
@@ -154,12 +158,22 @@ def resolve_fields(
         if not item.is_ref:
             fields.append(item)
             continue
-        if item.target == names.pascal:
-            raise SpecError(f"{item.token!r}: an entity cannot refer to itself")
-        target = project.entities.get(item.target)
+        if item.target == names.pascal:  # a tree: the first row has no parent
+            if not item.optional:
+                raise SpecError(
+                    f"{item.token!r}: a ref to the entity itself is optional (the first row "
+                    f"refers to none): {item.name}:ref={item.target}?"
+                )
+            target: Target | None = replace(Target.of(spec), is_self=True)
+        elif item.target == USER_TARGET.name and project.auth:
+            target = USER_TARGET
+        else:
+            target = project.entities.get(item.target)
         if target is None:
-            known = ", ".join(sorted(project.entities)) or "none yet"
-            raise SpecError(f"{item.token!r}: unknown entity {item.target!r} (known: {known})")
+            known = ", ".join(sorted([*project.entities, *(["User"] if project.auth else [])]))
+            raise SpecError(
+                f"{item.token!r}: unknown entity {item.target!r} (known: {known or 'none yet'})"
+            )
         targets[item.name] = target
         fields.append(replace(item, target_table=target.table))
     return tuple(fields), targets
@@ -195,8 +209,13 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         raise SpecError(f"entity {spec.name!r} has no migration recorded")
     names = spec.names
     prefix = names.pascal
+    # Tables more than one foreign key points at: their relationships name their own key.
+    pointed_at = [item.target_table for item in fields if item.is_ref]
+    pointed_at += ["users"] if spec.owned else []
+    shared = {table for table in pointed_at if pointed_at.count(table) > 1}
     contexts = tuple(
-        _field_context(item, prefix, targets.get(item.name), owned=spec.owned) for item in fields
+        _field_context(item, prefix, targets.get(item.name), owned=spec.owned, shared=shared)
+        for item in fields
     )
     # Factories of owned rows, or of rows that refer to owned rows, need an owner; services
     # of such rows need the acting user.
@@ -242,7 +261,13 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         owner_param=owners_needed,
         fields=contexts,
         refs=tuple(c for c in contexts if c.is_ref),
-        ref_params=[f"{item.column}: int" for item in fields if item.is_ref],
+        self_refs=tuple(c for c in contexts if c.self_ref),
+        # A tree's first row has no parent: the factories make none unless asked to.
+        ref_params=[
+            f"{c.column}: int | None = None" if c.self_ref else f"{c.column}: int"
+            for c in contexts
+            if c.is_ref
+        ],
         filters=tuple(c for c in contexts if c.filterable),
         enums=tuple(c for c in contexts if c.type == "enum"),
         constrained=tuple(c for c in contexts if c.alias),
@@ -273,7 +298,21 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
     )
 
 
-def _field_context(item: Field, prefix: str, target: Target | None, *, owned: bool) -> FieldContext:
+def _relationship(item: Field, prefix: str, target: Target, *, shared: set[str]) -> str:
+    """The model attribute of a ref's row: loaded only when asked (lazy="raise")."""
+    annotation = target.name + (" | None" if item.optional else "")
+    arguments = ['lazy="raise"']
+    if target.is_self:  # the class is not defined yet; `remote_side`: the parent's id
+        annotation = f'"{annotation}"'
+        arguments.append(f'remote_side="{prefix}.id"')
+    if item.target_table in shared:
+        arguments.append(f"foreign_keys=[{item.column}]")
+    return f"{item.name}: Mapped[{annotation}] = relationship({', '.join(arguments)})"
+
+
+def _field_context(
+    item: Field, prefix: str, target: Target | None, *, owned: bool, shared: set[str]
+) -> FieldContext:
     input_type = item.input_annotation(prefix)
     alias = f"{prefix}{item.enum_class}" if input_type.startswith("Annotated[") else ""
     optional = " | None" if item.optional else ""
@@ -305,4 +344,7 @@ def _field_context(item: Field, prefix: str, target: Target | None, *, owned: bo
         text_sample=literal(item.decimal_text()) if item.type == "decimal" else "",
         refused_texts=literal(item.refused_decimal_texts()) if item.type == "decimal" else "",
         target=target,
+        self_ref=target is not None and target.is_self,
+        delete_rule=item.delete_rule if item.is_ref else "",
+        relationship=_relationship(item, prefix, target, shared=shared) if target else "",
     )

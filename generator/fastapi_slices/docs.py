@@ -45,6 +45,7 @@ class EntityDocs:
     fields: tuple[FieldDoc, ...]
     id_variable: str  # BOOK_ID
     refs: tuple[str, ...]  # the id variables the examples use, of the entities referred to
+    my_id: bool  # a ref names a user: the examples keep the signed-in user's id in MY_ID
     create_body: str  # a single-quoted JSON body, with the refs' variables spliced in
     spare_body: str  # another valid body, distinct in every unique field
     update_body: str
@@ -60,7 +61,9 @@ def id_variable(snake: str) -> str:
 def entity_docs(fields: tuple[Field, ...], targets: dict[str, str], snake: str) -> EntityDocs:
     """The page of an entity with `fields`, whose refs point at the entities `targets` names
     (by field, in snake_case)."""
-    refs = {item.column: id_variable(targets[item.name]) for item in fields if item.is_ref}
+    refs = {item.column: _ref_variable(targets[item.name]) for item in fields if item.is_ref}
+    # A tree: the first row has no parent, the spare one is its child.
+    first = {column: var for column, var in refs.items() if var != id_variable(snake)}
     updatable = [item for item in fields if not item.is_ref and not item.unique]
     changed = (updatable or [item for item in fields if not item.is_ref] or list(fields))[0]
     filters = [item for item in fields if item.filterable]
@@ -68,14 +71,30 @@ def entity_docs(fields: tuple[Field, ...], targets: dict[str, str], snake: str) 
     return EntityDocs(
         fields=tuple(_field_doc(item) for item in fields),
         id_variable=id_variable(snake),
-        refs=tuple(refs.values()),
-        create_body=_body({item.column: item.sample(1) for item in fields}, refs),
+        refs=tuple(var for var in dict.fromkeys(first.values()) if var != MY_ID),
+        my_id=MY_ID in refs.values(),
+        create_body=_body(
+            {
+                item.column: None if item.column not in first and item.is_ref else item.sample(1)
+                for item in fields
+            },
+            first,
+        ),
         spare_body=_body({item.column: item.sample(2) for item in fields}, refs),
         update_body=_body({changed.column: changed.sample(3)}, refs),  # 2 is the spare's
         update_changes=not changed.is_ref and changed.sample(3) != changed.sample(1),
         filters=tuple(_filter_argument(item, refs) for item in filters[:2]),
         sort=f"-{sorted_by[0]}" if sorted_by else "-id",
     )
+
+
+MY_ID = "MY_ID"
+
+
+def _ref_variable(target_snake: str) -> str:
+    """The shell variable of the id a ref's examples use: the signed-in user's own, for a
+    ref to users."""
+    return MY_ID if target_snake == "user" else id_variable(target_snake)
 
 
 def _body(values: dict[str, Any], refs: dict[str, str]) -> str:
@@ -120,6 +139,13 @@ def _type_text(item: Field) -> str:
     return _JSON_TYPES[item.type]
 
 
+_DELETE_RULES = {
+    "restrict": "its {target} cannot be deleted while this refers to it (409)",
+    "cascade": "deleting its {target} deletes this too",
+    "set-null": "deleting its {target} sets this to null",
+}
+
+
 def _rules(item: Field) -> list[str]:
     rules: list[str] = []
     if item.kind.bounds == "length":
@@ -128,6 +154,8 @@ def _rules(item: Field) -> list[str]:
             rules.append(f"{item.min_length or 0} to {longest:,} characters")
     elif item.kind.bounds == "value" or item.kind.int_range is not None:
         rules += _value_bounds(item)
+    elif item.is_ref:
+        rules.append(_DELETE_RULES[item.delete_rule].format(target=item.target))
     flags = {"unique": item.unique, "filters the list": item.filterable}
     return rules + [flag for flag, on in (*flags.items(), ("sorts the list", item.sortable)) if on]
 

@@ -347,7 +347,7 @@ TYPES: dict[str, FieldType] = {
             python="int",
             column="",
             migration="sa.Integer()",
-            modifiers=frozenset({"filter", "sort", "index"}),
+            modifiers=frozenset({"filter", "sort", "index", "ondelete"}),
             sample=lambda field, number: number,
             filters_by_default=True,
             value="ref",
@@ -375,7 +375,10 @@ RESERVED_FIELD_NAMES = frozenset(
     }
 )
 _FLAGS = ("unique", "index", "filter", "sort")
-_VALUED = ("default", "min", "max")
+_VALUED = ("default", "min", "max", "ondelete")
+# What deleting the row a ref points at does to the rows that point at it, in the words of
+# `ondelete=`, and in SQL.
+DELETE_ACTIONS = {"restrict": "RESTRICT", "cascade": "CASCADE", "set-null": "SET NULL"}
 _ENUM_CHOICE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
@@ -407,6 +410,7 @@ class Field:
     choices: tuple[str, ...] = ()
     target: str = ""  # ref: the PascalCase entity it points to
     target_table: str = ""  # ref: filled in once the target entity is known
+    ondelete: str | None = None  # ref: a key of DELETE_ACTIONS, when given
 
     @classmethod
     def parse(cls, token: str) -> "Field":
@@ -521,6 +525,12 @@ class Field:
             raise SpecError(f"{token!r}: min is greater than max")
         if self.default is not None:
             self.check_value(self.default, low, high, what="default")
+        if self.ondelete is not None and self.ondelete not in DELETE_ACTIONS:
+            choices = ", ".join(DELETE_ACTIONS)
+            raise SpecError(f"{token!r}: ondelete is one of {choices}")
+        if self.ondelete == "set-null" and not self.optional:
+            optional = f"{self.name}:ref={self.target}?"
+            raise SpecError(f"{token!r}: ondelete=set-null needs an optional ref: {optional}")
 
     def check_value(self, value: str, low: Any = None, high: Any = None, *, what: str) -> None:
         """Refuse a value (a default, a backfill) that the field cannot hold."""
@@ -608,9 +618,15 @@ class Field:
         return "".join(word.capitalize() for word in self.column.split("_"))
 
     @property
-    def ondelete(self) -> str:
-        """A ref blocks deleting its target, or forgets it when optional."""
-        return "SET NULL" if self.optional else "RESTRICT"
+    def delete_rule(self) -> str:
+        """What deleting the target does: as `ondelete=` says; else a required ref blocks it,
+        and an optional one forgets the target."""
+        return self.ondelete or ("set-null" if self.optional else "restrict")
+
+    @property
+    def delete_action(self) -> str:
+        """`delete_rule` in SQL."""
+        return DELETE_ACTIONS[self.delete_rule]
 
     # Spellings ----------------------------------------------------------------------
 
@@ -723,7 +739,8 @@ class Field:
         """
         arguments = [self.column_type()] if self.column_type() else []
         if self.is_ref:
-            arguments.insert(0, f'ForeignKey("{self.target_table}.id", ondelete="{self.ondelete}")')
+            key = f'ForeignKey("{self.target_table}.id", ondelete="{self.delete_action}")'
+            arguments.insert(0, key)
         if self.unique and not unique_per_owner:
             arguments.append("unique=True")
         if self.index or self.is_ref:

@@ -120,10 +120,7 @@ class Project:
     def facts(self, specs: dict[str, EntitySpec] | None = None) -> ProjectFacts:
         """What the templates know of the project, with `specs` (default: the stored ones)."""
         targets = {
-            name: Target(
-                name=name, snake=spec.names.snake, table=spec.names.table, owned=spec.owned
-            )
-            for name, spec in (self.specs if specs is None else specs).items()
+            name: Target.of(spec) for name, spec in (self.specs if specs is None else specs).items()
         }
         return ProjectFacts(package_name=self.package, auth=self.auth, entities=targets)
 

@@ -71,7 +71,8 @@ class SliceImports:
             if item.is_ref:
                 target = self.targets[item.name]
                 found.add("sqlalchemy", "ForeignKey").add("sqlalchemy.orm", "relationship")
-                found.add(f"{package}.models.{target.snake}", target.name)
+                if not target.is_self:
+                    found.add(f"{package}.models.{target.snake}", target.name)
         if self.owned:
             found.add("sqlalchemy", "ForeignKey")
             if any(item.unique for item in self.fields):
@@ -176,7 +177,7 @@ class SliceImports:
             found.add("itertools", "count")
         found.add(self._own.format("models"), self.names.pascal)
         found.add(self._own.format("schemas"), f"{self.names.pascal}Create")
-        return self._with_owners_and_targets(found)
+        return self._with_owners_and_targets(found, own_rows=False)
 
     def tests(self) -> Imports:
         names, found = self.names, self._new()
@@ -208,7 +209,7 @@ class SliceImports:
             found.add("tests.factories.user", "create_user")
         if self.targets:
             found.add("sqlalchemy.ext.asyncio", "AsyncSession")
-            return self._with_owners_and_targets(found)
+            return self._with_owners_and_targets(found, own_rows=False)
         return found
 
     def tests_cli(self) -> Imports:
@@ -224,13 +225,16 @@ class SliceImports:
         found.add(self._own.format("schemas"), f"{names.pascal}Create")  # its columns
         found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
         for target in self.targets.values():
-            found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+            if not target.is_self:  # a ref to the entity itself stays empty
+                found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
         return found
 
-    def _with_owners_and_targets(self, found: Imports) -> Imports:
-        """Test code creates owners, and the rows an entity refers to."""
+    def _with_owners_and_targets(self, found: Imports, *, own_rows: bool = True) -> Imports:
+        """Test code creates owners, and the rows an entity refers to; without `own_rows`,
+        none for a ref to the entity itself (a tree), which it leaves empty."""
         if self.owners_needed:
             found.add(f"{self.project.package_name}.models.user", "User")
         for target in self.targets.values():
-            found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+            if own_rows or not target.is_self:
+                found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
         return found

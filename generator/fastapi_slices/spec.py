@@ -129,6 +129,17 @@ class Target:
     snake: str
     table: str
     owned: bool
+    kebab_plural: str  # its routes: /api/v1/<kebab_plural>
+    is_self: bool = False  # a reference of an entity to itself (a tree)
+
+    @classmethod
+    def of(cls, spec: "EntitySpec") -> "Target":
+        names = spec.names
+        return cls(names.pascal, names.snake, names.table, spec.owned, names.kebab_plural)
+
+
+# The users of a project with auth: a ref may name them (`reviewer:ref=User`).
+USER_TARGET = Target(name="User", snake="user", table="users", owned=False, kebab_plural="users")
 
 
 @dataclass(frozen=True)

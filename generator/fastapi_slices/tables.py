@@ -84,7 +84,7 @@ def build_table(name: str, fields: tuple[Field, ...], *, owned: bool, timestamps
 
 
 def _foreign_keys(table: str, fields: tuple[Field, ...], *, owned: bool) -> tuple[ForeignKey, ...]:
-    keys = [(item.column, item.target_table, item.ondelete) for item in fields if item.is_ref]
+    keys = [(item.column, item.target_table, item.delete_action) for item in fields if item.is_ref]
     if owned:
         keys.append(("owner_id", "users", "CASCADE"))
     return tuple(
