@@ -1,9 +1,9 @@
 """Projects grown with `gen entity` pass their own checks, on SQLite and on PostgreSQL.
 
 The entities cover every field type and modifier, a chain of references (Review -> Book ->
-Author), references to users and to the entity itself (trees), each rule of deleting what a
-reference names, owned rows, shared rows that superusers write (Genre) or every user (Review), and a
-project without users.
+Author), references to users and to the entity itself (trees), many-to-many links, each rule
+of deleting what a reference names, owned rows, shared rows that superusers write (Genre) or
+every user (Review), and a project without users.
 """
 
 import subprocess
@@ -24,6 +24,8 @@ ENTITIES = {
             "website:url?",
             "--owned",
         ],
+        # A tree: each genre may have a parent genre.
+        ["Genre", "name:str:max=60:unique", "blurb:text?", "parent:ref=Genre?"],
         [
             "Book",
             "title:str:max=200:index",
@@ -41,11 +43,12 @@ ENTITIES = {
             "code:uuid:unique",
             "pages:bigint?:filter",
             "featured:bool:default=false",
+            # Many-to-many: shared genres (kept while linked), the owner's other authors.
+            "genres:refs=Genre",
+            "co_authors:refs=Author:ondelete=cascade",
             "--owned",
         ],
         # Rows every user reads, not owned, and not referring to owned rows.
-        # A tree: each genre may have a parent genre.
-        ["Genre", "name:str:max=60:unique", "blurb:text?", "parent:ref=Genre?"],
         # The longest name gen accepts: every generated line must still fit.
         ["ArchivedWarehouseStock", "label:str:unique", "item:ref=Item", "--owned"],
         [
@@ -70,6 +73,7 @@ ENTITIES = {
             "publisher:ref=Publisher?",
             "issue:int:unique",
             "previous:ref=Magazine?:ondelete=cascade",
+            "sponsors:refs=Publisher:ondelete=cascade",
             "--table",
             "magazine_rows",
         ],

@@ -150,6 +150,8 @@ class SpecChange:
                 continue
             if old is not None:
                 _check_kept(old, new)
+            if new.is_link:  # no column: no value to fill
+                continue
             becomes_required = not new.optional and (old is None or old.optional)
             drops_choices = old is not None and new.type == "enum" and _lost_choices(old, new)
             if (
@@ -175,7 +177,7 @@ class SpecChange:
         data = _Data()
         for change in self.changes:
             old, new = change.old, change.new
-            if new is None:
+            if new is None or new.is_link:
                 continue
             value = self.backfills.get(new.name, new.default)
             if not new.optional and (old is None or old.optional):
@@ -189,7 +191,7 @@ class SpecChange:
         data = _Data()
         for change in self.changes:
             old, new = change.old, change.new
-            if old is None:
+            if old is None or old.is_link:
                 continue
             if not old.optional and (new is None or new.optional):
                 if old.default is not None:
@@ -230,10 +232,15 @@ def _check_kept(old: Field, new: Field) -> None:
             f"{casts}); add a new field, copy the values over in a migration of your own, "
             f"then remove {old.name}"
         )
-    if old.is_ref and old.target != new.target:
+    if old.refers and old.target != new.target:
         raise SpecError(
             f"{new.token!r}: a reference cannot change its target ({old.target}); add a new "
             f"field, then remove {old.name}"
+        )
+    if old.is_link and old.name != new.name:
+        raise SpecError(
+            f"{new.token!r}: many-to-many {old.name} cannot be renamed (its table of links is "
+            f"named after it); add {new.name}, then remove {old.name}"
         )
 
 
@@ -268,7 +275,31 @@ def _steps(
         found.add(module, name)
     if any("postgresql." in line for line in lines):
         found.add("sqlalchemy.dialects", "postgresql")
+    lines += _link_steps(old, new)
     return lines or ["pass"]
+
+
+def _link_steps(old: Table, new: Table) -> list[str]:
+    """Tables of links (many-to-many) that go, that come, and that change what deleting a
+    target does to them."""
+    before = {link.name: link for link in old.links}
+    after = {link.name: link for link in new.links}
+    lines = [line for name, link in before.items() if name not in after for line in link.drop]
+    for name, link in after.items():
+        was = before.get(name)
+        if was is None:
+            lines += link.create
+        elif was.ondelete != link.ondelete:
+            key = f"fk_{name}_{link.target_column}_{link.target_table}"
+            lines += _batch(
+                name,
+                [
+                    f'batch.drop_constraint("{key}", type_="foreignkey")',
+                    f'batch.create_foreign_key("{key}", "{link.target_table}", '
+                    f'["{link.target_column}"], ["id"], ondelete="{link.ondelete}")',
+                ],
+            )
+    return lines
 
 
 def _value_steps(table: str, data: _Data) -> list[str]:

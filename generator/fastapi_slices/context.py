@@ -10,10 +10,18 @@ from typing import Any
 
 from fastapi_slices.docs import EntityDocs, entity_docs
 from fastapi_slices.errors import SpecError
-from fastapi_slices.fields import Field, literal
+from fastapi_slices.fields import MAX_LINKS, Field, literal
 from fastapi_slices.slice_imports import SliceImports
 from fastapi_slices.spec import USER_TARGET, EntitySpec, Migration, ProjectFacts, Target
-from fastapi_slices.tables import Column, ForeignKey, Index, Table, UniqueConstraint, build_table
+from fastapi_slices.tables import (
+    Column,
+    ForeignKey,
+    Index,
+    LinkTable,
+    Table,
+    UniqueConstraint,
+    build_table,
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,13 @@ class FieldContext:
     text_sample: str  # decimals: `sample` as a string of digits ("1.50"); else ""
     refused_texts: str  # decimals: a tuple of strings the field refuses; else ""
     target: Target | None  # refs: the entity referred to
+    is_link: bool  # many-to-many (`tags:refs=Tag`): ids in `column`, a table of links
+    link_table: str  # many-to-many: the table of links (books_tags), and its columns
+    link_column: str  # tag_id
+    max_links: int  # how many ids one body may give
     self_ref: bool  # refs: to the entity itself
     delete_rule: str  # refs: what deleting the target does (restrict, cascade, set-null)
+    delete_action: str  # and in SQL (RESTRICT, CASCADE, SET NULL)
     relationship: str  # refs: the model's `name: Mapped[...] = relationship(...)`
 
 
@@ -99,6 +112,8 @@ class EntityContext:
     owner_param: bool  # factories take an owner
     fields: tuple[FieldContext, ...]
     refs: tuple[FieldContext, ...]
+    links: tuple[FieldContext, ...]  # many-to-many fields
+    link_tables: tuple[LinkTable, ...]  # and their tables
     self_refs: tuple[FieldContext, ...]  # a tree: refs to the entity itself
     ref_params: list[str]  # a list, as in JSON: templates add lists to it
     filters: tuple[FieldContext, ...]
@@ -155,9 +170,11 @@ def resolve_fields(
     fields: list[Field] = []
     targets: dict[str, Target] = {}
     for item in spec.parsed_fields().items:
-        if not item.is_ref:
+        if not item.refers:
             fields.append(item)
             continue
+        if item.is_link and item.target == names.pascal:
+            raise SpecError(f"{item.token!r}: many-to-many to the entity itself is not supported")
         if item.target == names.pascal:  # a tree: the first row has no parent
             if not item.optional:
                 raise SpecError(
@@ -181,7 +198,10 @@ def resolve_fields(
 
 def entity_table(spec: EntitySpec, project: ProjectFacts) -> Table:
     fields, _ = resolve_fields(spec, project)
-    return build_table(spec.names.table, fields, owned=spec.owned, timestamps=spec.timestamps)
+    names = spec.names
+    return build_table(
+        names.table, names.snake, fields, owned=spec.owned, timestamps=spec.timestamps
+    )
 
 
 def check_spec(
@@ -214,7 +234,9 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
     pointed_at += ["users"] if spec.owned else []
     shared = {table for table in pointed_at if pointed_at.count(table) > 1}
     contexts = tuple(
-        _field_context(item, prefix, targets.get(item.name), owned=spec.owned, shared=shared)
+        _field_context(
+            item, prefix, targets.get(item.name), table=names.table, owned=spec.owned, shared=shared
+        )
         for item in fields
     )
     # Factories of owned rows, or of rows that refer to owned rows, need an owner; services
@@ -225,7 +247,9 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
     sorts = ["id", *(item.column for item in fields if item.sortable)]
     if spec.timestamps:
         sorts += ["created_at", "updated_at"]
-    table = build_table(names.table, fields, owned=spec.owned, timestamps=spec.timestamps)
+    table = build_table(
+        names.table, names.snake, fields, owned=spec.owned, timestamps=spec.timestamps
+    )
     imports = SliceImports(
         names=names,
         fields=fields,
@@ -261,19 +285,22 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         owner_param=owners_needed,
         fields=contexts,
         refs=tuple(c for c in contexts if c.is_ref),
+        links=tuple(c for c in contexts if c.is_link),
+        link_tables=table.links,
         self_refs=tuple(c for c in contexts if c.self_ref),
         # A tree's first row has no parent: the factories make none unless asked to.
         ref_params=[
             f"{c.column}: int | None = None" if c.self_ref else f"{c.column}: int"
             for c in contexts
             if c.is_ref
-        ],
+        ]
+        + [f"{c.column}: list[int] | None = None" for c in contexts if c.is_link],
         filters=tuple(c for c in contexts if c.filterable),
         enums=tuple(c for c in contexts if c.type == "enum"),
         constrained=tuple(c for c in contexts if c.alias),
         required=tuple(c for c in contexts if c.required),
         invalid=invalid,
-        updatable=tuple(c for c in contexts if not c.is_ref),
+        updatable=tuple(c for c in contexts if not c.is_ref and not c.is_link),
         has_unique=any(item.unique for item in fields),
         sorts=tuple(
             SortOption(f"{name.upper()}{suffix}", f"{sign}{name}")
@@ -298,8 +325,11 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
     )
 
 
-def _relationship(item: Field, prefix: str, target: Target, *, shared: set[str]) -> str:
-    """The model attribute of a ref's row: loaded only when asked (lazy="raise")."""
+def _relationship(item: Field, prefix: str, target: Target, *, table: str, shared: set[str]) -> str:
+    """The model attribute of a ref's row (or rows): loaded only when asked (lazy="raise")."""
+    if item.is_link:  # in the order of their ids, as reads give them
+        link = f'secondary="{table}_{item.name}", lazy="raise", order_by={target.name}.id'
+        return f"{item.name}: Mapped[list[{target.name}]] = relationship({link})"
     annotation = target.name + (" | None" if item.optional else "")
     arguments = ['lazy="raise"']
     if target.is_self:  # the class is not defined yet; `remote_side`: the parent's id
@@ -311,7 +341,7 @@ def _relationship(item: Field, prefix: str, target: Target, *, shared: set[str])
 
 
 def _field_context(
-    item: Field, prefix: str, target: Target | None, *, owned: bool, shared: set[str]
+    item: Field, prefix: str, target: Target | None, *, table: str, owned: bool, shared: set[str]
 ) -> FieldContext:
     input_type = item.input_annotation(prefix)
     alias = f"{prefix}{item.enum_class}" if input_type.startswith("Annotated[") else ""
@@ -344,7 +374,14 @@ def _field_context(
         text_sample=literal(item.decimal_text()) if item.type == "decimal" else "",
         refused_texts=literal(item.refused_decimal_texts()) if item.type == "decimal" else "",
         target=target,
+        is_link=item.is_link,
+        link_table=f"{table}_{item.name}" if item.is_link else "",
+        link_column=item.link_column if item.is_link else "",
+        max_links=MAX_LINKS if item.is_link else 0,
         self_ref=target is not None and target.is_self,
-        delete_rule=item.delete_rule if item.is_ref else "",
-        relationship=_relationship(item, prefix, target, shared=shared) if target else "",
+        delete_rule=item.delete_rule if item.refers else "",
+        delete_action=item.delete_action if item.refers else "",
+        relationship=_relationship(item, prefix, target, table=table, shared=shared)
+        if target
+        else "",
     )

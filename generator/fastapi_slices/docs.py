@@ -11,7 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi_slices.fields import INT32, TEXT_MAX_LENGTH, Field
+import inflection
+
+from fastapi_slices.fields import INT32, MAX_LINKS, TEXT_MAX_LENGTH, Field
 
 _JSON_TYPES = {
     "str": "string",
@@ -61,11 +63,11 @@ def id_variable(snake: str) -> str:
 def entity_docs(fields: tuple[Field, ...], targets: dict[str, str], snake: str) -> EntityDocs:
     """The page of an entity with `fields`, whose refs point at the entities `targets` names
     (by field, in snake_case)."""
-    refs = {item.column: _ref_variable(targets[item.name]) for item in fields if item.is_ref}
+    refs = {item.column: _ref_variable(targets[item.name]) for item in fields if item.refers}
     # A tree: the first row has no parent, the spare one is its child.
     first = {column: var for column, var in refs.items() if var != id_variable(snake)}
-    updatable = [item for item in fields if not item.is_ref and not item.unique]
-    changed = (updatable or [item for item in fields if not item.is_ref] or list(fields))[0]
+    updatable = [item for item in fields if not item.refers and not item.unique]
+    changed = (updatable or [item for item in fields if not item.refers] or list(fields))[0]
     filters = [item for item in fields if item.filterable]
     sorted_by = [item.column for item in fields if item.sortable]
     return EntityDocs(
@@ -75,14 +77,14 @@ def entity_docs(fields: tuple[Field, ...], targets: dict[str, str], snake: str) 
         my_id=MY_ID in refs.values(),
         create_body=_body(
             {
-                item.column: None if item.column not in first and item.is_ref else item.sample(1)
+                item.column: None if item.column not in first and item.refers else item.sample(1)
                 for item in fields
             },
             first,
         ),
         spare_body=_body({item.column: item.sample(2) for item in fields}, refs),
         update_body=_body({changed.column: changed.sample(3)}, refs),  # 2 is the spare's
-        update_changes=not changed.is_ref and changed.sample(3) != changed.sample(1),
+        update_changes=not changed.refers and changed.sample(3) != changed.sample(1),
         filters=tuple(_filter_argument(item, refs) for item in filters[:2]),
         sort=f"-{sorted_by[0]}" if sorted_by else "-id",
     )
@@ -103,6 +105,7 @@ def _body(values: dict[str, Any], refs: dict[str, str]) -> str:
     for key, value in values.items():
         if key in refs:
             text = "'\"$" + refs[key] + "\"'"  # the id, from its variable
+            text = f"[{text}]" if isinstance(value, list) else text  # many-to-many
         else:
             text = json.dumps(value).replace("'", "'\\''")
         pieces.append(f'"{key}": {text}')
@@ -136,6 +139,8 @@ def _type_text(item: Field) -> str:
         return "one of " + ", ".join(f"`{choice}`" for choice in item.choices)
     if item.is_ref:
         return f"integer, the id of {'an' if item.target[0] in 'AEIOU' else 'a'} {item.target}"
+    if item.is_link:
+        return f"array of the ids of {inflection.pluralize(item.target)}, each once"
     return _JSON_TYPES[item.type]
 
 
@@ -143,6 +148,12 @@ _DELETE_RULES = {
     "restrict": "its {target} cannot be deleted while this refers to it (409)",
     "cascade": "deleting its {target} deletes this too",
     "set-null": "deleting its {target} sets this to null",
+}
+
+
+_LINK_DELETE_RULES = {
+    "restrict": "a {target} cannot be deleted while this links it (409)",
+    "cascade": "deleting a {target} removes its link",
 }
 
 
@@ -156,6 +167,9 @@ def _rules(item: Field) -> list[str]:
         rules += _value_bounds(item)
     elif item.is_ref:
         rules.append(_DELETE_RULES[item.delete_rule].format(target=item.target))
+    elif item.is_link:
+        rules.append(f"at most {MAX_LINKS}; set all at once (a change replaces them); read by id")
+        rules.append(_LINK_DELETE_RULES[item.delete_rule].format(target=item.target))
     flags = {"unique": item.unique, "filters the list": item.filterable}
     return rules + [flag for flag, on in (*flags.items(), ("sorts the list", item.sortable)) if on]
 

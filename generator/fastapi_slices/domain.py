@@ -148,7 +148,7 @@ def creation_order(specs: Mapping[str, EntitySpec]) -> list[EntitySpec]:
             raise SpecError(f"references go round in a circle: {cycle}")
         state[name] = "visiting"
         for item in spec.parsed_fields().items:
-            if item.is_ref and item.target in specs:
+            if item.refers and item.target in specs:
                 visit(specs[item.target], [*path, name])
         state[name] = "done"
         ordered.append(spec)

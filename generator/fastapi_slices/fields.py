@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from uuid import UUID
 
+import inflection
+
 from fastapi_slices.errors import SpecError
 from fastapi_slices.naming import check_identifier
 
@@ -354,8 +356,25 @@ TYPES: dict[str, FieldType] = {
             invalid='"twelve"',
             parse=_row_id,
         ),
+        # Many-to-many: ids in the bodies, a table of links (see `tables.LinkTable`).
+        FieldType(
+            name="refs",
+            python="list[int]",
+            column="",
+            migration="",
+            modifiers=frozenset({"ondelete"}),
+            sample=lambda field, number: [number],
+            sortable=False,
+            filters_by_default=True,
+            value="ref",
+            schema="list[RowId]",
+            schema_imports=((COMMON, "RowId"),),
+            filterable=False,
+        ),
     )
 }
+# At most this many ids in one many-to-many field of a body.
+MAX_LINKS = 100
 # Names every generated model, schema or list endpoint already uses.
 RESERVED_FIELD_NAMES = frozenset(
     {
@@ -528,6 +547,13 @@ class Field:
         if self.ondelete is not None and self.ondelete not in DELETE_ACTIONS:
             choices = ", ".join(DELETE_ACTIONS)
             raise SpecError(f"{token!r}: ondelete is one of {choices}")
+        if self.is_link and self.optional:
+            raise SpecError(
+                f"{token!r}: many-to-many is never null (no links is []): "
+                f"{self.name}:refs={self.target}"
+            )
+        if self.is_link and self.ondelete == "set-null":
+            raise SpecError(f"{token!r}: ondelete of refs is restrict or cascade (of the links)")
         if self.ondelete == "set-null" and not self.optional:
             optional = f"{self.name}:ref={self.target}?"
             raise SpecError(f"{token!r}: ondelete=set-null needs an optional ref: {optional}")
@@ -578,12 +604,31 @@ class Field:
 
     @property
     def column(self) -> str:
-        """The column (and Create/Read key): refs store `<name>_id`."""
+        """The column (and Create/Read key): a ref stores `<name>_id`; many-to-many `tags`
+        is the key `tag_ids` (no column: a table of links)."""
+        if self.is_link:
+            return f"{self.link_column}s"
         return f"{self.name}_id" if self.type == "ref" else self.name
 
     @property
     def is_ref(self) -> bool:
+        """A reference to one row: a foreign key column."""
         return self.type == "ref"
+
+    @property
+    def is_link(self) -> bool:
+        """References to many rows (`tags:refs=Tag`): a table of links."""
+        return self.type == "refs"
+
+    @property
+    def refers(self) -> bool:
+        """Whether the field names rows of another entity (one or many)."""
+        return self.is_ref or self.is_link
+
+    @property
+    def link_column(self) -> str:
+        """Many-to-many: the links' column of the target's id, `tag_id` for `tags`."""
+        return f"{inflection.singularize(self.name)}_id"
 
     @property
     def filterable(self) -> bool:
@@ -620,7 +665,8 @@ class Field:
     @property
     def delete_rule(self) -> str:
         """What deleting the target does: as `ondelete=` says; else a required ref blocks it,
-        and an optional one forgets the target."""
+        and an optional one forgets the target (many-to-many: blocks it; `cascade` deletes
+        the links)."""
         return self.ondelete or ("set-null" if self.optional else "restrict")
 
     @property
@@ -696,6 +742,8 @@ class Field:
                 found += [f"max_digits={self.precision}", f"decimal_places={self.scale}"]
         elif self.is_ref:
             found += ["ge=1", f"le={INT32[1]}"]
+        elif self.is_link:
+            found.append(f"max_length={MAX_LINKS}")
         return found
 
     def _literal_number(self, text: str) -> str:
@@ -728,6 +776,8 @@ class Field:
 
     def default_literal(self, enum_prefix: str) -> str | None:
         """The Python literal of the Create schema default, or None when required."""
+        if self.is_link:
+            return "Field(default_factory=list)"  # no links
         if self.default is None:
             return "None" if self.optional else None
         return self.value_literal(self.default, enum_prefix)

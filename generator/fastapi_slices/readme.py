@@ -36,7 +36,7 @@ def with_pages(readme: str, specs: Iterable[EntitySpec]) -> str:
             return
         placed.add(spec.names.pascal)
         for item in spec.parsed_fields().items:
-            if item.is_ref and item.target in by_name:
+            if item.refers and item.target in by_name:
                 place(by_name[item.target])
         ordered.append(page_line(spec))
 

@@ -68,11 +68,13 @@ class SliceImports:
         for item in self.fields:
             if item.column_type():
                 found.add("sqlalchemy", item.column_type().split("(")[0])
-            if item.is_ref:
+            if item.refers:
                 target = self.targets[item.name]
                 found.add("sqlalchemy", "ForeignKey").add("sqlalchemy.orm", "relationship")
                 if not target.is_self:
                     found.add(f"{package}.models.{target.snake}", target.name)
+            if item.is_link:  # its table of links
+                found.add("sqlalchemy", "Column", "Table")
         if self.owned:
             found.add("sqlalchemy", "ForeignKey")
             if any(item.unique for item in self.fields):
@@ -98,6 +100,8 @@ class SliceImports:
         found.add("sqlalchemy", "ColumnElement")
         found.add(f"{self.project.package_name}.core.repository", "PageResult", "Repository")
         found.add(self._own.format("models"), pascal)
+        if any(item.is_link for item in self.fields):
+            found.add("sqlalchemy.orm", "selectinload")
         return found.add(self._own.format("schemas"), f"{pascal}Query")
 
     def service(self) -> Imports:
@@ -116,10 +120,15 @@ class SliceImports:
             found.add(f"{package}.models.user", "User")
             found.add(f"{package}.services.ownership", "owner_scope")
         if self.targets:
-            found.add("typing", "Any").add(f"{package}.core.exceptions", "InvalidInputError")
-            found.add(f"{package}.core.csv_import", "Reference")
-        for target in self.targets.values():
-            found.add(f"{package}.repositories.{target.snake}", f"{target.name}Repository")
+            found.add(f"{package}.core.exceptions", "InvalidInputError")
+        if any(item.is_ref for item in self.fields):  # checked, and in imports
+            found.add("typing", "Any").add(f"{package}.core.csv_import", "Reference")
+        for item in self.fields:
+            if item.refers:
+                target = self.targets[item.name]
+                found.add(f"{package}.repositories.{target.snake}", f"{target.name}Repository")
+            if item.is_link:  # the ids of the rows it links to
+                found.add("collections.abc", "Iterable")
         # The CSV import
         found.add("logging").add("collections.abc", "Callable").add("typing", "IO")
         found.add(f"{package}.core.csv_import", "CsvImport")
@@ -177,7 +186,11 @@ class SliceImports:
             found.add("itertools", "count")
         found.add(self._own.format("models"), self.names.pascal)
         found.add(self._own.format("schemas"), f"{self.names.pascal}Create")
-        return self._with_owners_and_targets(found, own_rows=False)
+        for item in self.fields:
+            if item.is_link:  # the rows its links name
+                target = self.targets[item.name]
+                found.add(f"{self.project.package_name}.models.{target.snake}", target.name)
+        return self._with_owners_and_targets(found, all_targets=False)
 
     def tests(self) -> Imports:
         names, found = self.names, self._new()
@@ -207,16 +220,17 @@ class SliceImports:
             found.add("sqlalchemy.ext.asyncio", "AsyncSession")
             found.add(f"{self.project.package_name}.models.user", "User")
             found.add("tests.factories.user", "create_user")
-        if self.targets:
+        if any(item.is_ref for item in self.fields):  # rows to refer to (links: none)
             found.add("sqlalchemy.ext.asyncio", "AsyncSession")
-            return self._with_owners_and_targets(found, own_rows=False)
+            return self._with_owners_and_targets(found, all_targets=False)
         return found
 
     def tests_cli(self) -> Imports:
         names, found = self.names, self._new()
         found.add("pathlib", "Path").add("pytest").add("sqlalchemy.ext.asyncio", "AsyncSession")
         found.add(self._own.format("models"), names.pascal)
-        if any(target.owned for target in self.targets.values()):  # the importer owns them
+        owned_refs = [t for name, t in self.targets.items() if t.owned and self._is_ref(name)]
+        if owned_refs:  # the importer owns them
             found.add(f"{self.project.package_name}.models.user", "User")
         found.add("tests.commands", "count_rows", "run_import")
         if self.project.auth:  # imports with and without --as
@@ -224,17 +238,24 @@ class SliceImports:
         found.add("tests.csv_files", "csv_rows", "csv_text", "fail_batch")
         found.add(self._own.format("schemas"), f"{names.pascal}Create")  # its columns
         found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
-        for target in self.targets.values():
-            if not target.is_self:  # a ref to the entity itself stays empty
+        for item in self.fields:  # a tree's parent and many-to-many links stay empty
+            target = self.targets.get(item.name)
+            if target is not None and item.is_ref and not target.is_self:
                 found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
         return found
 
-    def _with_owners_and_targets(self, found: Imports, *, own_rows: bool = True) -> Imports:
-        """Test code creates owners, and the rows an entity refers to; without `own_rows`,
-        none for a ref to the entity itself (a tree), which it leaves empty."""
+    def _is_ref(self, name: str) -> bool:
+        return any(item.is_ref for item in self.fields if item.name == name)
+
+    def _with_owners_and_targets(self, found: Imports, *, all_targets: bool = True) -> Imports:
+        """Test code creates owners, and the rows an entity refers to; without `all_targets`,
+        only those of refs to other entities (factories and imports leave a tree's parent
+        and many-to-many links empty)."""
         if self.owners_needed:
             found.add(f"{self.project.package_name}.models.user", "User")
-        for target in self.targets.values():
-            if own_rows or not target.is_self:
-                found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+        for item in self.fields:
+            target = self.targets.get(item.name)
+            if target is None or not (all_targets or (item.is_ref and not target.is_self)):
+                continue
+            found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
         return found

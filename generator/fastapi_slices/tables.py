@@ -50,22 +50,69 @@ class Index:
 
 
 @dataclass(frozen=True)
+class LinkTable:
+    """The links of a many-to-many field (`tags:refs=Tag` of books): one row a link, the two
+    ids its key. Deleting a book deletes its links; deleting a tag is refused while books
+    link it (RESTRICT), or deletes its links (CASCADE)."""
+
+    name: str  # books_tags
+    column: str  # book_id: the entity's side
+    table: str  # books
+    target_column: str  # tag_id
+    target_table: str  # tags
+    ondelete: str  # of the target's side
+    create: tuple[str, ...]  # the lines of a migration that creates it
+    drop: tuple[str, ...]  # and that drops it
+
+    @classmethod
+    def of(cls, table: str, snake: str, item: Field) -> "LinkTable":
+        name, column, target = f"{table}_{item.name}", f"{snake}_id", item.target_table
+        keys = (
+            (column, table, "CASCADE"),
+            (item.link_column, target, item.delete_action),
+        )
+        index = f"ix_{name}_{item.link_column}"
+        create = (
+            "op.create_table(",
+            f'    "{name}",',
+            *(f'    sa.Column("{key}", {ID_TYPE}, nullable=False),' for key, _, _ in keys),
+            *(
+                f'    sa.ForeignKeyConstraint(["{key}"], ["{to}.id"], '
+                f'name=op.f("fk_{name}_{key}_{to}"), ondelete="{action}"),'
+                for key, to, action in keys
+            ),
+            f'    sa.PrimaryKeyConstraint("{column}", "{item.link_column}", '
+            f'name=op.f("pk_{name}")),',
+            ")",
+            f'op.create_index(op.f("{index}"), "{name}", ["{item.link_column}"])',
+        )
+        drop = (f'op.drop_index(op.f("{index}"), table_name="{name}")', f'op.drop_table("{name}")')
+        return cls(name, column, table, item.link_column, target, item.delete_action, create, drop)
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
     foreign_keys: tuple[ForeignKey, ...]
     unique_constraints: tuple[UniqueConstraint, ...]
     indexes: tuple[Index, ...]
+    links: tuple[LinkTable, ...] = ()  # of its many-to-many fields
 
     def column_named(self, name: str) -> Column | None:
         return next((item for item in self.columns if item.name == name), None)
 
 
-def build_table(name: str, fields: tuple[Field, ...], *, owned: bool, timestamps: bool) -> Table:
-    """The table of an entity; ref fields must know their target's table."""
+def build_table(
+    name: str, snake: str, fields: tuple[Field, ...], *, owned: bool, timestamps: bool
+) -> Table:
+    """The table of an entity (`snake`: its name in snake_case), and its tables of links;
+    ref fields must know their target's table."""
     columns = [column("id", ID_TYPE, nullable=False)]
     columns += [
-        column(item.column, item.migration_type(), nullable=item.optional) for item in fields
+        column(item.column, item.migration_type(), nullable=item.optional)
+        for item in fields
+        if not item.is_link
     ]
     if owned:
         columns.append(column("owner_id", ID_TYPE, nullable=False))
@@ -80,6 +127,7 @@ def build_table(name: str, fields: tuple[Field, ...], *, owned: bool, timestamps
         foreign_keys=_foreign_keys(name, fields, owned=owned),
         unique_constraints=_unique_constraints(name, fields, owned=owned),
         indexes=_indexes(name, fields, owned=owned),
+        links=tuple(LinkTable.of(name, snake, item) for item in fields if item.is_link),
     )
 
 
