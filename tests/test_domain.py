@@ -160,13 +160,14 @@ def test_a_changed_file_evolves_the_project(project: Path) -> None:
     assert apply(project, CLINIC)[0] == 0
     changed = CLINIC.replace("      - notes:text?\n", "      - duration:int:min=5:default=30\n")
     changed = changed.replace(
-        "fields: [name:str:max=60:unique]", "fields: [name:str:max=60:unique, 'head:ref=Doctor?']"
+        "fields: [name:str:max=60:unique]",
+        "fields: [name:str:max=60:unique, 'head:ref=Doctor?', 'doctors:refs=Doctor']",
     )
     code, output = apply(project, changed)
     assert code == 0, output
     migrations = sorted(path.name for path in (project / "alembic" / "versions").iterdir())
     assert any(name.endswith("_change_appointments.py") for name in migrations), migrations
-    assert any(name.endswith("_add_head_to_wards.py") for name in migrations), migrations
+    assert any(name.endswith("_add_head_doctors_to_wards.py") for name in migrations), migrations
 
 
 @pytest.mark.parametrize(
@@ -226,10 +227,21 @@ def test_applied_changes_migrate_a_database_holding_rows(
         connection.execute("INSERT INTO wards (name) VALUES ('North')")
     changed = CLINIC.replace("      - notes:text?\n", "      - duration:int:min=5:default=30\n")
     changed = changed.replace(
-        "fields: [name:str:max=60:unique]", "fields: [name:str:max=60:unique, 'head:ref=Doctor?']"
+        "fields: [name:str:max=60:unique]",
+        "fields: [name:str:max=60:unique, 'head:ref=Doctor?', 'doctors:refs=Doctor']",
     )
     assert apply(project, changed)[0] == 0
     toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=url)
     with sqlite3.connect(database) as connection:
         assert connection.execute("SELECT name, head_id FROM wards").fetchall() == [("North", None)]
+        # The new many-to-many links the rows already there.
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("INSERT INTO wards_doctors (ward_id, doctor_id) VALUES (1, 1)")
+        with pytest.raises(sqlite3.IntegrityError):  # a link to no doctor
+            connection.execute("INSERT INTO wards_doctors (ward_id, doctor_id) VALUES (1, 9)")
+    toolbox.run(project, "alembic", "downgrade", "-1", DATABASE_URL=url)
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        assert "wards_doctors" not in tables
+    toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=url)
     run_project_checks(toolbox, project)
