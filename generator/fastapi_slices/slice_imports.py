@@ -222,6 +222,8 @@ class SliceImports:
             found.add("tests.factories.user", "create_user")
         if any(item.is_ref for item in self.fields):  # rows to refer to (links: none)
             found.add("sqlalchemy.ext.asyncio", "AsyncSession")
+            if any(item.is_link for item in self.fields):
+                found.add("typing", "Any")
             return self._with_owners_and_targets(found, all_targets=False)
         return found
 
@@ -233,6 +235,8 @@ class SliceImports:
         if owned_refs:  # the importer owns them
             found.add(f"{self.project.package_name}.models.user", "User")
         found.add("tests.commands", "count_rows", "run_import")
+        if any(item.is_ref for item in self.fields) and any(i.is_link for i in self.fields):
+            found.add("typing", "Any")  # the ids of the rows it refers to
         if self.project.auth:  # imports with and without --as
             found.add("tests.commands", "run_command")
         found.add("tests.csv_files", "csv_rows", "csv_text", "fail_batch")
