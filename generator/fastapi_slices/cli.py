@@ -542,11 +542,16 @@ def apply_domain(
             - bio:text?
           owned: true
         Book:
-          fields: [title:str:max=200:index, author:ref=Author]
+          fields:
+            - title:str:max=200:index
+            - author:ref=Author
+            - genres:refs=Genre
           owned: true
+        Genre:
+          fields: [name:str:unique, 'parent:ref=Genre?']
+          open_writes: true
     """
     from fastapi_slices import domain  # noqa: PLC0415 - keeps --help quick
-    from fastapi_slices.plan import decide  # noqa: PLC0415
 
     try:
         project = Project.find(project_dir or Path.cwd())
@@ -556,8 +561,7 @@ def apply_domain(
             reason = getattr(error, "strerror", None) or error
             raise SpecError(f"{path}: cannot read it ({reason})") from None
         plan = domain.apply_plan(project, domain.parse(text, str(path)), now=datetime.now(UTC))
-        schema = domain.SCHEMA_PATH
-        plan.add(decide(schema, project.read(schema), domain.schema_text(), force=True))
+        plan.add(domain.schema_action(project))
         if _carry_out(plan, project, dry_run=dry_run) and any(
             action.path.parent == VERSIONS_FOLDER for action in plan.changes
         ):
@@ -588,8 +592,7 @@ def export_domain(
         target = PurePosixPath(os.path.relpath(path.resolve(), project.root))
         plan = Plan()
         plan.add(decide(target, project.read(target), text, force=True, verb="update"))
-        schema = domain.SCHEMA_PATH
-        plan.add(decide(schema, project.read(schema), domain.schema_text(), force=True))
+        plan.add(domain.schema_action(project))
         _carry_out(plan, project, dry_run=False)
     except GenError as error:
         raise _fail(str(error)) from None

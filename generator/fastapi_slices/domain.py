@@ -1,20 +1,8 @@
 """The domain in one file: `gen apply` makes the project's entities what a YAML file says, and
 `gen export` writes that file from the stored specs.
 
-```yaml
-entities:
-  Author:
-    fields:
-      - name:str:max=120:unique
-      - bio:text?
-    owned: true
-  Book:
-    fields:
-      - title:str:max=200:index
-      - price:decimal=10.2:min=0
-      - author:ref=Author
-    owned: true
-```
+A domain file holds `entities:`, each by name with its `fields:` and options; `gen apply
+--help` shows one (the example lives there, once).
 
 Each entity takes the options of `gen entity` (`owned`, `open_writes`, `timestamps`,
 `plural`, `table`) and its fields in the same grammar, one token each. Applying creates the
@@ -35,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fastapi_slices.errors import SpecError
-from fastapi_slices.plan import Action, Plan
+from fastapi_slices.plan import Action, Plan, decide
 from fastapi_slices.project import Project
 from fastapi_slices.slices import entity_plan
 from fastapi_slices.spec import EntitySpec
@@ -92,6 +80,11 @@ class Domain(BaseModel):
 def schema_text() -> str:
     """The JSON Schema of domain files, for editors to validate and complete them."""
     return json.dumps(Domain.model_json_schema(), indent=2) + "\n"
+
+
+def schema_action(project: Project) -> Action:
+    """Write the JSON Schema beside the specs, where the files `gen export` writes name it."""
+    return decide(SCHEMA_PATH, project.read(SCHEMA_PATH), schema_text(), force=True)
 
 
 def parse(text: str, source: str) -> Domain:
