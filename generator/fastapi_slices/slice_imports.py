@@ -80,10 +80,10 @@ class SliceImports:
     def schema(self) -> Imports:
         common, found = f"{self.project.package_name}.schemas.common", self._new()
         found.add(common, "InputSchema", "Page", "PageQuery", "ReadSchema")
-        found.add("enum", "StrEnum").add("pydantic", "MISSING")
+        found.add("enum", "StrEnum").add("pydantic", "MISSING", "Field")  # Field: the query's
         prefix = self.names.pascal
         if any(item.input_annotation(prefix).startswith("Annotated[") for item in self.fields):
-            found.add("typing", "Annotated").add("pydantic", "Field")
+            found.add("typing", "Annotated")
         if self.timestamps:
             found.add("datetime", "datetime")
         for item in self.fields:

@@ -104,6 +104,7 @@ def entity_plan(
 ) -> Plan:
     """Everything `gen entity` writes: a new slice, or the change of an existing one."""
     existing = _existing(project, request)
+    _check_new_tokens(request, existing)
     if existing is not None:
         return change_plan(
             project, existing, request, now=now, renames=renames or {}, backfills=backfills or {}
@@ -131,6 +132,15 @@ def entity_plan(
         base = rendered.base(template)
         plan.add(decide(base, project.read(base), rendered.texts[template], force=True))
     return plan
+
+
+def _check_new_tokens(request: EntitySpec, existing: EntitySpec | None) -> None:
+    """Refuse modifiers that change nothing in the tokens given now; a token the stored spec
+    holds already was accepted by the gen that wrote it, and keeps its meaning."""
+    kept = set(existing.fields) if existing else set()
+    for item in request.parsed_fields().items:
+        if item.token not in kept:
+            item.check_modifiers_matter()
 
 
 def _release_notes(project: Project) -> list[str]:
