@@ -77,7 +77,7 @@ class FieldContext:
     filters_by_equality: bool  # ?column=value (any of several, for choices and references)
     query_parameters: tuple[QueryParameter, ...]
     query_sample: str  # `sample` as list filter tests store and send it (decimals as digits)
-    query_other_sample: str
+    equality_samples: tuple[str, str] | None  # two different query samples, when it has two
     range_samples: tuple[str, str] | None  # a lower and a higher query sample, when it has two
     any_samples: tuple[str, ...]  # enums: up to three choices, to filter by several at once
     contains_samples: ContainsSamples | None
@@ -338,10 +338,8 @@ def _field_context(item: Field, prefix: str, target: Target | None, *, owned: bo
             for name, kind in item.query_parameters()
         ),
         query_sample=literal(item.query_sample(1)),
-        query_other_sample=literal(item.query_sample(2)),
-        range_samples=(
-            (literal(ranged[0]), literal(ranged[1])) if (ranged := item.range_samples()) else None
-        ),
+        equality_samples=_literals(item.equality_samples()),
+        range_samples=_literals(item.range_samples()),
         any_samples=tuple(map(literal, item.choices[:3])),
         contains_samples=(
             ContainsSamples(literal(found[0]), literal(found[1]), literal(found[2]), found[3])
@@ -349,6 +347,10 @@ def _field_context(item: Field, prefix: str, target: Target | None, *, owned: bo
             else None
         ),
     )
+
+
+def _literals(pair: tuple[Any, Any] | None) -> tuple[str, str] | None:
+    return None if pair is None else (literal(pair[0]), literal(pair[1]))
 
 
 # At most this many values of a repeated parameter (?status=a&status=b).
@@ -384,7 +386,7 @@ def _query_parameter(
         condition, refused = f"{column}.in_({value})", f"[{refused}]"
         too_many = f"[{literal(item.sample(1))}] * {MAX_VALUES + 1}"
     elif kind == "contains":
-        bounds = ("min_length=1", f"max_length={item.longest_text}")
+        bounds = ("min_length=1", f"max_length={item.longest_search}")
         annotation = "str | None"
         condition = f"{column}.icontains({value}, autoescape=True)"
     else:

@@ -26,6 +26,8 @@ INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 # Text has no column length, but a request still may not send more than this (max= changes it).
 TEXT_MAX_LENGTH = 65_535
+# A text a list searches for (`_contains`) is a part of a URL: at most this long, or the column.
+CONTAINS_MAX_LENGTH = 1_000
 # A `.`-prefixed module is one of the generated project's: the package name goes in front.
 COMMON = ".schemas.common"
 
@@ -275,9 +277,10 @@ TYPES: dict[str, FieldType] = {
             modifiers=_NO_BOUNDS - {"default"},
             sample=_pattern("2024-05-{day}"),
             filters=_RANGE,
+            schema="IsoDate",
             from_string=True,
             python_import=("datetime", "date"),
-            schema_imports=_FROM_STRING,
+            schema_imports=(*_FROM_STRING, (COMMON, "IsoDate")),
             invalid='"someday"',
             unique_payload=_unique_date,
             parse=date.fromisoformat,
@@ -636,6 +639,11 @@ class Field:
         return self.length or (int(self.max) if self.max is not None else TEXT_MAX_LENGTH)
 
     @property
+    def longest_search(self) -> int:
+        """The longest text a `_contains` parameter takes."""
+        return min(self.longest_text, CONTAINS_MAX_LENGTH)
+
+    @property
     def min_length(self) -> int | None:
         if self.kind.bounds != "length":
             return None
@@ -790,16 +798,26 @@ class Field:
 
     def range_samples(self) -> tuple[Any, Any] | None:
         """Two query samples a range tells apart, the lower first; None when the field holds
-        a single sample (int:min=5:max=5), or has no range."""
+        one value only (int:min=5:max=5), or has no range."""
         if "min" not in self.kind.filters:
             return None
         values = {self.query_sample(number) for number in (1, 2, 3)}
+        if len(values) < 2 and self.kind.number is not None:  # a narrow range: its bounds
+            step = Decimal(1).scaleb(-self.scale)
+            for bound in (Decimal(text) for text in (self.min, self.max) if text is not None):
+                if self.type != "decimal":
+                    values.add(self.kind.number(bound))
+                elif bound == bound.quantize(step):
+                    values.add(format(bound.quantize(step), "f"))
         if len(values) < 2:
             return None
-        ordered = sorted(
-            values, key=lambda value: Decimal(value) if self.type == "decimal" else value
-        )
+        ordered = sorted(values, key=Decimal if self.type == "decimal" else None)
         return ordered[0], ordered[-1]
+
+    def equality_samples(self) -> tuple[Any, Any] | None:
+        """Two different query samples: 1 and 2, else those of a range; None if it has one."""
+        first, second = self.query_sample(1), self.query_sample(2)
+        return (first, second) if first != second else self.range_samples()
 
     def contains_samples(self) -> tuple[str, str, str, bool] | None:
         """A value, another, and a text only the first contains, in other letter cases; and
@@ -823,7 +841,9 @@ class Field:
     def refused_query(self, kind: str) -> str:
         """A Python expression of a value the list parameter of filter `kind` refuses: beyond
         what the column holds, or not of the type."""
-        if kind == "contains" or self.kind.bounds == "length":
+        if kind == "contains":
+            return f'"x" * {self.longest_search + 1}'
+        if self.kind.bounds == "length":
             return f'"x" * {self.longest_text + 1}'
         if self.kind.int_range is not None:
             return str((int(self.max) if self.max is not None else self.kind.int_range[1]) + 1)
