@@ -1,7 +1,8 @@
 """Projects grown with `gen entity` pass their own checks, on SQLite and on PostgreSQL.
 
-The entities cover every field type and modifier, a chain of references (Review -> Book ->
-Author), owned and unowned rows, and a project without users.
+The entities cover every field type and modifier, every list filter of every type (Book: each
+type's `filter`; Genre: an indexed datetime; Magazine: a decimal without decimals), a chain of
+references (Review -> Book -> Author), owned and unowned rows, and a project without users.
 """
 
 import subprocess
@@ -26,23 +27,23 @@ ENTITIES = {
             "Book",
             "title:str:max=200:index",
             "isbn:str:min=10:max=13:unique",
-            "price:decimal=10.2:min=0:max=9999",
-            "published_on:date?",
+            "price:decimal=10.2:min=0:max=9999:filter",
+            "published_on:date?:filter",
             "status:enum=draft,published,archived:default=draft",
             "author:ref=Author",
-            "notes:text?:max=2000",
+            "notes:text?:max=2000:filter",
             "stock:int:min=0:default=0:sort",
-            "cover_url:url?",
+            "cover_url:url?:filter",
             "extra:json?",
-            "rating:float?:min=0:max=5:sort",
-            "released_at:datetime?:sort",
+            "rating:float?:min=0:max=5:sort:filter",
+            "released_at:datetime?:sort:filter",
             "code:uuid:unique",
             "pages:bigint?:filter",
             "featured:bool:default=false",
             "--owned",
         ],
         # Rows every user reads, not owned, and not referring to owned rows.
-        ["Genre", "name:str:max=60:unique", "blurb:text?"],
+        ["Genre", "name:str:max=60:unique", "blurb:text?", "launched_at:datetime?:index"],
         # The longest name gen accepts: every generated line must still fit.
         ["ArchivedWarehouseStock", "label:str:unique", "item:ref=Item", "--owned"],
         [
@@ -62,6 +63,7 @@ ENTITIES = {
             "title:str",
             "publisher:ref=Publisher?",
             "issue:int:unique",
+            "price:decimal=6.0:filter",
             "--table",
             "magazine_rows",
         ],
