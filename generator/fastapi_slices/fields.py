@@ -121,6 +121,8 @@ def _sample_number(field: "Field", number: int) -> Any:
     fraction = Decimal("0.5") if value + 1 <= high else Decimal(0)
     if field.type == "float":
         return float(value + fraction)
+    if field.scale == 0:  # 2, not 2.0: a CSV cell "2.0" has a decimal the column lacks
+        return int(value)
     return float((value + fraction).quantize(Decimal(1).scaleb(-field.scale)))
 
 
