@@ -291,6 +291,9 @@ def test_stored_modifiers_that_change_nothing_keep_working(project: Path) -> Non
     code, output = gen(project, "field", "add", "Author", "born:date?")
     assert code == 0, output
     assert old_token in spec.read_text()
+    code, output = gen(project, "field", "rename", "Author", "name", "pen_name")
+    assert code == 0, output
+    assert "pen_name:str:max=120:unique:sort" in spec.read_text()
 
 
 def test_owned_needs_users(rendered: dict[str, Path], tmp_path: Path) -> None:
