@@ -202,7 +202,7 @@ def _call(package: ModuleType, client: Any) -> None:
     assert (report.rows, report.imported, report.rejected) == (2, 1, 1), report
 
     listed = _operation(package, "books", "list_books_api_v1_books_get").sync(
-        client=client, author_id=author.id, limit=1
+        client=client, author_id=[author.id], limit=1
     )
     assert listed.total == 2
     assert len(listed.items) == 1

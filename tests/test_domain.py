@@ -26,7 +26,7 @@ entities:
     owned: true
   Appointment:
     fields:
-      - starts_at:datetime:index:sort
+      - starts_at:datetime:index
       - patient:ref=Patient
       - doctor:ref=Doctor
       - room:ref=Room?
@@ -61,7 +61,7 @@ ONE_AT_A_TIME = [
     ["Room", "code:str:max=10:unique", "floor:int:min=0", "--plural", "rooms"],
     [
         "Appointment",
-        "starts_at:datetime:index:sort",
+        "starts_at:datetime:index",
         "patient:ref=Patient",
         "doctor:ref=Doctor",
         "room:ref=Room?",

@@ -267,6 +267,14 @@ def test_several_alembic_heads_are_refused(project: Path) -> None:
         (["entity", "Nurse", "name:str ward:int"], "write the fields without quotes"),
         (["entity", "Nurse", "name:str:max=30?"], "goes right after the type: name:str?:max=30"),
         (["entity", "Doctors", "name:str"], "'Doctors' looks plural: name it Doctor"),
+        (
+            ["entity", "Nurse", "ward:str:index:filter"],
+            "'ward:str:index:filter': modifier 'filter'",
+        ),
+        (["entity", "Nurse", "on:bool:filter"], "'on:bool:filter': modifier 'filter' changes"),
+        (["entity", "Nurse", "at:datetime:unique:sort"], "modifier 'sort' changes nothing"),
+        (["field", "add", "Item", "code:str:index:sort"], "'code:str:index:sort': modifier 'sort'"),
+        (["entity", "Nurse", "fee:int:filter", "fee_max:int:filter"], "'fee_max' is taken by"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -275,6 +283,21 @@ def test_bad_input_is_one_line_and_exit_2(
     output = refused(project, *arguments)
     assert message in output
     assert len(output.strip().splitlines()) == 1, output
+
+
+def test_stored_modifiers_that_change_nothing_keep_working(project: Path) -> None:
+    """A spec an older gen stored with a modifier that changes nothing (it accepted one) keeps
+    its meaning: only the tokens given now are refused."""
+    assert gen(project, "entity", *AUTHOR)[0] == 0
+    spec = project / ".gen" / "entities" / "author.json"
+    old_token = "name:str:max=120:unique:sort"
+    spec.write_text(spec.read_text().replace('"name:str:max=120:unique"', f'"{old_token}"'))
+    code, output = gen(project, "field", "add", "Author", "born:date?")
+    assert code == 0, output
+    assert old_token in spec.read_text()
+    code, output = gen(project, "field", "rename", "Author", "name", "pen_name")
+    assert code == 0, output
+    assert "pen_name:str:max=120:unique:sort" in spec.read_text()
 
 
 def test_owned_needs_users(rendered: dict[str, Path], tmp_path: Path) -> None:

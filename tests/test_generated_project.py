@@ -1,9 +1,10 @@
 """Projects grown with `gen entity` pass their own checks, on SQLite and on PostgreSQL.
 
-The entities cover every field type and modifier, a chain of references (Review -> Book ->
-Author), references to users and to the entity itself (trees), many-to-many links, each rule
-of deleting what a reference names, owned rows, shared rows that superusers write (Genre) or
-every user (Review), and a project without users.
+The entities cover every field type and modifier, every list filter of every type (Book: each
+type's `filter`; Genre: an indexed datetime; Magazine: a decimal without decimals), a chain of
+references (Review -> Book -> Author), references to users and to the entity itself (trees),
+many-to-many links, each rule of deleting what a reference names, owned rows, shared rows that
+superusers write (Genre) or every user (Review), and a project without users.
 """
 
 import subprocess
@@ -24,22 +25,29 @@ ENTITIES = {
             "website:url?",
             "--owned",
         ],
-        # A tree: each genre may have a parent genre.
-        ["Genre", "name:str:max=60:unique", "blurb:text?", "parent:ref=Genre?"],
+        # Rows every user reads, not owned, and not referring to owned rows; a tree: each genre
+        # may have a parent genre.
+        [
+            "Genre",
+            "name:str:max=60:unique",
+            "blurb:text?",
+            "launched_at:datetime?:index",
+            "parent:ref=Genre?",
+        ],
         [
             "Book",
             "title:str:max=200:index",
             "isbn:str:min=10:max=13:unique",
-            "price:decimal=10.2:min=0:max=9999",
-            "published_on:date?",
+            "price:decimal=10.2:min=0:max=9999:filter",
+            "published_on:date?:filter",
             "status:enum=draft,published,archived:default=draft",
             "author:ref=Author",
-            "notes:text?:max=2000",
+            "notes:text?:max=2000:filter",
             "stock:int:min=0:default=0:sort",
-            "cover_url:url?",
+            "cover_url:url?:filter",
             "extra:json?",
-            "rating:float?:min=0:max=5:sort",
-            "released_at:datetime?:sort",
+            "rating:float?:min=0:max=5:sort:filter",
+            "released_at:datetime?:sort:filter",
             "code:uuid:unique",
             "pages:bigint?:filter",
             "featured:bool:default=false",
@@ -48,7 +56,6 @@ ENTITIES = {
             "co_authors:refs=Author:ondelete=cascade",
             "--owned",
         ],
-        # Rows every user reads, not owned, and not referring to owned rows.
         # The longest name gen accepts: every generated line must still fit.
         ["ArchivedWarehouseStock", "label:str:unique", "item:ref=Item", "--owned"],
         [
@@ -74,6 +81,7 @@ ENTITIES = {
             "issue:int:unique",
             "previous:ref=Magazine?:ondelete=cascade",
             "sponsors:refs=Publisher:ondelete=cascade",
+            "price:decimal=6.0:filter",
             "--table",
             "magazine_rows",
         ],

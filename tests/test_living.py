@@ -91,7 +91,7 @@ VALIDATOR = '''
 '''
 RULE = """        values = data.model_dump()
         if values["status"] == BookStatus.DRAFT:
-            drafts = BookQuery(status=BookStatus.DRAFT, limit=1)
+            drafts = BookQuery(status=[BookStatus.DRAFT], limit=1)
             if (await self.books.search(drafts, owner_id=actor.id)).total >= MAX_DRAFTS:
                 raise ConflictError(f"A user keeps at most {MAX_DRAFTS} drafts.")
 """

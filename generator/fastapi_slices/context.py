@@ -31,6 +31,28 @@ class EnumMember:
 
 
 @dataclass(frozen=True)
+class QueryParameter:
+    """A list endpoint parameter, as the Query schema and the repository print it."""
+
+    name: str  # price_min
+    filter: str  # equal, any, min, max or contains: see fields.QUERY_SUFFIXES
+    arguments: tuple[str, ...]  # of its pydantic `Field(...)`: default, bounds, description
+    annotation: str
+    condition: str  # Book.price >= query.price_min
+    comment: str  # above the condition, where a reader would stop
+    refused: str  # a Python expression of a value it refuses (422)
+    too_many: str  # repeated parameters: an expression of more values than it takes
+
+
+@dataclass(frozen=True)
+class ContainsSamples:
+    value: str  # a Python literal
+    other: str
+    text: str  # contained by `value` only, in other letter cases
+    wildcards: bool  # `text` holds % and _, which as wildcards would match `other` too
+
+
+@dataclass(frozen=True)
 class FieldContext:
     """What the templates print for one field."""
 
@@ -67,6 +89,14 @@ class FieldContext:
     delete_rule: str  # refs: what deleting the target does (restrict, cascade, set-null)
     delete_action: str  # and in SQL (RESTRICT, CASCADE, SET NULL)
     relationship: str  # refs: the model's `name: Mapped[...] = relationship(...)`
+    filters: tuple[str, ...]  # the kinds of its list parameters, when it filters
+    filters_by_equality: bool  # ?column=value (any of several, for choices and references)
+    query_parameters: tuple[QueryParameter, ...]
+    query_sample: str  # `sample` as list filter tests store and send it (decimals as digits)
+    equality_samples: tuple[str, str] | None  # two different query samples, when it has two
+    range_samples: tuple[str, str] | None  # a lower and a higher query sample, when it has two
+    any_samples: tuple[str, ...]  # enums: up to three choices, to filter by several at once
+    contains_samples: ContainsSamples | None
 
 
 @dataclass(frozen=True)
@@ -117,6 +147,8 @@ class EntityContext:
     self_refs: tuple[FieldContext, ...]  # a tree: refs to the entity itself
     ref_params: list[str]  # a list, as in JSON: templates add lists to it
     filters: tuple[FieldContext, ...]
+    query_parameters: tuple[QueryParameter, ...]  # of every filter, in field order
+    unknown_parameter: str  # a parameter no list takes (a client may send it all the same)
     enums: tuple[FieldContext, ...]
     constrained: tuple[FieldContext, ...]
     required: tuple[FieldContext, ...]
@@ -250,6 +282,8 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
     table = build_table(
         names.table, names.snake, fields, owned=spec.owned, timestamps=spec.timestamps
     )
+    parameters = tuple(parameter for c in contexts for parameter in c.query_parameters)
+    names_taken = {parameter.name for parameter in parameters}
     imports = SliceImports(
         names=names,
         fields=fields,
@@ -296,6 +330,8 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         ]
         + [f"{c.column}: list[int] | None = None" for c in contexts if c.is_link],
         filters=tuple(c for c in contexts if c.filterable),
+        query_parameters=_with_first_comments(parameters),
+        unknown_parameter=next(name for name in _UNKNOWN if name not in names_taken),
         enums=tuple(c for c in contexts if c.type == "enum"),
         constrained=tuple(c for c in contexts if c.alias),
         required=tuple(c for c in contexts if c.required),
@@ -364,7 +400,6 @@ def _field_context(
         create_default=item.default_literal(prefix),
         update_annotation=f"{schema_type} | MISSING{optional}",
         read_annotation=item.read_annotation(prefix),
-        # Bounded as the field is: no value its column cannot hold reaches the database.
         filter_annotation=f"{schema_type} | None",
         enum_class=f"{prefix}{item.enum_class}" if item.type == "enum" else "",
         enum_members=tuple(EnumMember(c.upper(), c) for c in item.choices),
@@ -384,4 +419,96 @@ def _field_context(
         relationship=_relationship(item, prefix, target, table=table, shared=shared)
         if target
         else "",
+        filters=item.kind.filters if item.filterable else (),
+        filters_by_equality=item.filterable and bool({"equal", "any"} & set(item.kind.filters)),
+        query_parameters=tuple(
+            _query_parameter(item, prefix, name, kind, schema_type)
+            for name, kind in item.query_parameters()
+        ),
+        query_sample=literal(item.query_sample(1)),
+        equality_samples=_literals(item.equality_samples()),
+        range_samples=_literals(item.range_samples()),
+        any_samples=tuple(map(literal, item.choices[:3])),
+        contains_samples=(
+            ContainsSamples(literal(found[0]), literal(found[1]), literal(found[2]), found[3])
+            if "contains" in item.kind.filters and (found := item.contains_samples())
+            else None
+        ),
     )
+
+
+def _literals(pair: tuple[Any, Any] | None) -> tuple[str, str] | None:
+    return None if pair is None else (literal(pair[0]), literal(pair[1]))
+
+
+# At most this many values of a repeated parameter (?status=a&status=b).
+MAX_VALUES = 100
+_FILTERS = {
+    "equal": "Only rows holding this value",
+    "any": f"Only rows holding one of these: repeat the parameter, at most {MAX_VALUES} times",
+    "min": "The lowest value listed, inclusive",
+    "max": "The highest value listed, inclusive",
+    "contains": "Only rows whose text holds this, ignoring case (SQLite: ASCII letters only)",
+}
+_TIMES = {
+    "date": {"min": "earliest date", "max": "latest date"},
+    "datetime": {"min": "earliest time", "max": "latest time"},
+}
+_OPERATORS = {"equal": "==", "min": ">=", "max": "<="}
+
+
+def _query_parameter(
+    item: Field, model: str, name: str, kind: str, schema_type: str
+) -> QueryParameter:
+    """A list parameter of `item`: bounded as the field is, so that no value its column
+    cannot hold reaches the database."""
+    description = _FILTERS[kind]
+    if kind in _TIMES.get(item.type, {}):
+        description = f"The {_TIMES[item.type][kind]} listed, inclusive"
+    column, value = f"{model}.{item.column}", f"query.{name}"
+    bounds: tuple[str, ...] = ()
+    annotation, refused = f"{schema_type} | None", item.refused_query(kind)
+    too_many = ""
+    if kind == "any" and item.is_link:  # rows linked to any of them
+        bounds, annotation = (f"max_length={MAX_VALUES}",), "list[RowId] | None"
+        condition = f"{model}.{item.name}.any({item.target}.id.in_({value}))"
+        refused, too_many = f"[{refused}]", f"[1] * {MAX_VALUES + 1}"
+    elif kind == "any":
+        bounds, annotation = (f"max_length={MAX_VALUES}",), f"list[{schema_type}] | None"
+        condition, refused = f"{column}.in_({value})", f"[{refused}]"
+        too_many = f"[{literal(item.sample(1))}] * {MAX_VALUES + 1}"
+    elif kind == "contains":
+        bounds = ("min_length=1", f"max_length={item.longest_search}")
+        annotation = "str | None"
+        condition = f"{column}.icontains({value}, autoescape=True)"
+    else:
+        condition = f"{column} {_OPERATORS[kind]} {value}"
+    return QueryParameter(
+        name=name,
+        filter=kind,
+        arguments=("default=None", *bounds, f'description="{description}"'),
+        annotation=annotation,
+        condition=condition,
+        comment="",
+        refused=refused,
+        too_many=too_many,
+    )
+
+
+# Parameters clients send that no list takes: the first no field takes either ("Page" is no
+# field's: fields are snake_case).
+_UNKNOWN = ("page", "per_page", "Page")
+_COMMENTS = {
+    "any": "A repeated parameter: rows equal to any of its values",
+    "contains": "autoescape: `%` and `_` in the text match themselves, not any characters",
+}
+
+
+def _with_first_comments(parameters: tuple[QueryParameter, ...]) -> tuple[QueryParameter, ...]:
+    """The parameters, the first of each kind a reader may wonder about commented."""
+    found: list[QueryParameter] = []
+    for parameter in parameters:
+        first = all(earlier.filter != parameter.filter for earlier in found)
+        comment = _COMMENTS.get(parameter.filter, "") if first else ""
+        found.append(replace(parameter, comment=comment))
+    return tuple(found)

@@ -41,6 +41,12 @@ class FieldDoc:
 
 
 @dataclass(frozen=True)
+class ParameterDoc:
+    names: str  # `price_min`, `price_max`
+    meaning: str  # what the rows listed hold
+
+
+@dataclass(frozen=True)
 class EntityDocs:
     """The page's fields and its examples, as shell text ready to print."""
 
@@ -52,6 +58,7 @@ class EntityDocs:
     spare_body: str  # another valid body, distinct in every unique field
     update_body: str
     update_changes: bool  # whether the update changes the row the create made (its ETag)
+    parameters: tuple[ParameterDoc, ...]  # the list's filters
     filters: tuple[str, ...]  # `--data-urlencode` arguments of the list example
     sort: str
 
@@ -85,6 +92,7 @@ def entity_docs(fields: tuple[Field, ...], targets: dict[str, str], snake: str) 
         spare_body=_body({item.column: item.sample(2) for item in fields}, refs),
         update_body=_body({changed.column: changed.sample(3)}, refs),  # 2 is the spare's
         update_changes=not changed.refers and changed.sample(3) != changed.sample(1),
+        parameters=tuple(doc for item in filters for doc in _parameter_docs(item)),
         filters=tuple(_filter_argument(item, refs) for item in filters[:2]),
         sort=f"-{sorted_by[0]}" if sorted_by else "-id",
     )
@@ -112,12 +120,57 @@ def _body(values: dict[str, Any], refs: dict[str, str]) -> str:
     return "'{" + ", ".join(pieces) + "}'"
 
 
+def _parameter_docs(item: Field) -> list[ParameterDoc]:
+    """The list parameters of a field that filters, grouped as the page lists them."""
+    column, kinds = f"`{item.column}`", item.kind.filters
+    found: list[ParameterDoc] = []
+    if "equal" in kinds:
+        found.append(ParameterDoc(f"`{item.column}`", f"{column} is the value"))
+    if "any" in kinds:
+        values = item.choices[:2] if item.choices else ("1", "2")  # choices, or ids
+        repeated = "&".join(f"{item.column}={value}" for value in values)
+        meaning = f"{column} is one of the values: repeat it, `{repeated}` (at most 100)"
+        if item.is_link:
+            meaning = f"links to any of the ids: repeat it, `{repeated}` (at most 100)"
+        elif len(values) == 1:
+            meaning = f"{column} is the value"
+        found.append(ParameterDoc(f"`{item.column}`", meaning))
+    if "min" in kinds:
+        least, most = _BOUNDS.get(item.type, ("at least", "at most"))
+        names = f"`{item.column}_min`, `{item.column}_max`"
+        found.append(ParameterDoc(names, f"{column} is {least}, {most} the value (inclusive)"))
+    if "contains" in kinds:
+        meaning = f"{column} contains the text, ignoring case; `%` and `_` are plain characters"
+        found.append(ParameterDoc(f"`{item.column}_contains`", meaning))
+    return found
+
+
+_BOUNDS = {"date": ("on or after", "on or before"), "datetime": ("at or after", "at or before")}
+
+
 def _filter_argument(item: Field, refs: dict[str, str]) -> str:
+    """A `--data-urlencode` argument of the list example that finds the row the page's
+    create made: a part of its text in capitals, or its value as a lower bound."""
     if item.column in refs:
         return f'--data-urlencode "{item.column}=${refs[item.column]}"'
-    value = item.sample(1)
+    value = item.query_sample(1)
+    name = item.column
+    if "contains" in item.kind.filters:
+        name, value = f"{name}_contains", _part(str(value), item.type).upper()
+    elif "min" in item.kind.filters:
+        name = f"{name}_min"
     text = json.dumps(value) if isinstance(value, bool) else str(value)
-    return "--data-urlencode " + _single_quoted(f"{item.column}={text}")
+    return "--data-urlencode " + _single_quoted(f"{name}={text}")
+
+
+def _part(text: str, type_name: str) -> str:
+    """A part of a sample text worth searching for: a word, the host of a URL."""
+    if type_name == "url":
+        return text.split("/")[2]
+    if type_name == "email":
+        return text.partition("@")[0]
+    word = text.partition(" ")[0]
+    return word if word and word != text else text[: max(1, len(text) // 2)]
 
 
 def _single_quoted(text: str) -> str:
@@ -125,7 +178,9 @@ def _single_quoted(text: str) -> str:
 
 
 def _field_doc(item: Field) -> FieldDoc:
-    if item.default is not None:
+    if item.is_link:
+        required = "no, default `[]`"
+    elif item.default is not None:
         required = f"no, default `{item.default}`"
     elif item.optional:
         required = "no, default `null`"

@@ -28,6 +28,8 @@ INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 # Text has no column length, but a request still may not send more than this (max= changes it).
 TEXT_MAX_LENGTH = 65_535
+# A text a list searches for (`_contains`) is a part of a URL: at most this long, or the column.
+CONTAINS_MAX_LENGTH = 1_000
 # A `.`-prefixed module is one of the generated project's: the package name goes in front.
 COMMON = ".schemas.common"
 
@@ -43,7 +45,9 @@ class FieldType:
     modifiers: frozenset[str]  # which modifiers make sense
     sample: Callable[["Field", int], Any]  # a valid JSON value for tests, by number
     sortable: bool = True
-    filterable: bool = True
+    # The list endpoint's parameters of a field that filters (see QUERY_SUFFIXES): "equal",
+    # "any" (equal to one of several values), "min" and "max" (inclusive), "contains".
+    filters: tuple[str, ...] = ("equal",)
     filters_by_default: bool = False  # few distinct values: an equality filter pays
     value: Literal["", "decimal", "enum", "ref"] = ""  # what `type=value` holds
     length: int | None = None  # the column length of a string type, unless max= is given
@@ -119,6 +123,8 @@ def _sample_number(field: "Field", number: int) -> Any:
     fraction = Decimal("0.5") if value + 1 <= high else Decimal(0)
     if field.type == "float":
         return float(value + fraction)
+    if field.scale == 0:  # 2, not 2.0: a CSV cell "2.0" has a decimal the column lacks
+        return int(value)
     return float((value + fraction).quantize(Decimal(1).scaleb(-field.scale)))
 
 
@@ -145,6 +151,8 @@ def _unique_pattern(text: str) -> Callable[["Field"], str]:
 
 
 _ALL = frozenset({"unique", "index", "default", "min", "max", "filter", "sort"})
+_RANGE = ("equal", "min", "max")
+_TEXT = ("equal", "contains")
 _NO_BOUNDS = _ALL - {"min", "max"}
 _EMAIL = "{dotted}{number}@example.com"
 _URL = "https://example.com/{name}/{number}"
@@ -159,6 +167,7 @@ def _string(name: str, length: int | None, **options: Any) -> FieldType:
         python="str",
         column=options.pop("column", column),
         migration=options.pop("migration", "sa.String(length={length})" if length else "sa.Text()"),
+        filters=options.pop("filters", _TEXT),
         modifiers=options.pop("modifiers", _ALL),
         sample=options.pop("sample", _sample_text),
         length=length,
@@ -189,6 +198,7 @@ def _number_type(name: str, python: str, column: str, migration: str, **options:
         column=column,
         migration=migration,
         sample=_sample_number,
+        filters=options.pop("filters", _RANGE),
         bounds="value",
         invalid='"twelve"',
         unique_payload=_unique_number,
@@ -204,7 +214,7 @@ TYPES: dict[str, FieldType] = {
             "text",
             None,
             modifiers=_ALL - {"unique", "index"},
-            filterable=False,
+            filters=("contains",),  # no index to make equality cheap, and rarely wanted
             casts=frozenset({"str", "email", "url"}),
         ),
         _number_type(
@@ -233,7 +243,7 @@ TYPES: dict[str, FieldType] = {
             "Double",
             "sa.Double()",
             modifiers=_ALL - {"unique"},
-            filterable=False,
+            filters=("min", "max"),  # a float is rarely equal to the decimal a client writes
             number=float,
             casts=frozenset({"decimal"}),
         ),
@@ -270,9 +280,11 @@ TYPES: dict[str, FieldType] = {
             migration="sa.Date()",
             modifiers=_NO_BOUNDS - {"default"},
             sample=_pattern("2024-05-{day}"),
+            filters=_RANGE,
+            schema="IsoDate",
             from_string=True,
             python_import=("datetime", "date"),
-            schema_imports=_FROM_STRING,
+            schema_imports=(*_FROM_STRING, (COMMON, "IsoDate")),
             invalid='"someday"',
             unique_payload=_unique_date,
             parse=date.fromisoformat,
@@ -285,7 +297,7 @@ TYPES: dict[str, FieldType] = {
             migration="sa.DateTime(timezone=True)",
             modifiers=_NO_BOUNDS - {"default"},
             sample=_pattern("2024-05-{day}T12:30:00Z"),
-            filterable=False,
+            filters=_RANGE,
             schema="UtcDatetime",
             from_string=True,
             python_import=("datetime", "datetime"),
@@ -318,7 +330,7 @@ TYPES: dict[str, FieldType] = {
             modifiers=frozenset(),
             sample=lambda field, number: {"key": f"value {number}"},
             sortable=False,
-            filterable=False,
+            filters=(),
             schema="JsonObject",
             python_import=("typing", "Any"),
             schema_imports=((COMMON, "JsonObject"),),
@@ -336,6 +348,7 @@ TYPES: dict[str, FieldType] = {
             modifiers=_NO_BOUNDS,
             sample=lambda field, number: field.choices[-1] if number % 2 else field.choices[0],
             bounds="",
+            filters=("any",),
             filters_by_default=True,
             value="enum",
             from_string=True,
@@ -351,6 +364,7 @@ TYPES: dict[str, FieldType] = {
             migration="sa.Integer()",
             modifiers=frozenset({"filter", "sort", "index", "ondelete"}),
             sample=lambda field, number: number,
+            filters=("any",),
             filters_by_default=True,
             value="ref",
             invalid='"twelve"',
@@ -369,7 +383,7 @@ TYPES: dict[str, FieldType] = {
             value="ref",
             schema="list[RowId]",
             schema_imports=((COMMON, "RowId"),),
-            filterable=False,
+            filters=("any",),
         ),
     )
 }
@@ -393,6 +407,9 @@ RESERVED_FIELD_NAMES = frozenset(
         "type",
     }
 )
+# A filter's list parameter is the column and this suffix: ?price_min=10&status=a&status=b.
+QUERY_SUFFIXES = {"equal": "", "any": "", "min": "_min", "max": "_max", "contains": "_contains"}
+PAGE_PARAMETERS = ("limit", "offset", "sort")  # every list endpoint's own
 _FLAGS = ("unique", "index", "filter", "sort")
 _VALUED = ("default", "min", "max", "ondelete")
 # What deleting the row a ref points at does to the rows that point at it, in the words of
@@ -632,9 +649,33 @@ class Field:
 
     @property
     def filterable(self) -> bool:
-        """Equality filters: asked for, or implied by an index or a small set of values."""
-        implied = self.unique or self.index or self.kind.filters_by_default
-        return self.kind.filterable and (self.filter or implied)
+        """List filters: asked for, or implied by an index or a small set of values."""
+        return bool(self.kind.filters) and (self.filter or self._filters_anyway)
+
+    @property
+    def _filters_anyway(self) -> bool:
+        return self.unique or self.index or self.kind.filters_by_default
+
+    def query_parameters(self) -> tuple[tuple[str, str], ...]:
+        """The list endpoint's parameters of the field, with their filter: (price_min, min)."""
+        if not self.filterable:
+            return ()
+        return tuple((self.column + QUERY_SUFFIXES[kind], kind) for kind in self.kind.filters)
+
+    def check_modifiers_matter(self) -> None:
+        """Refuse a modifier that changes nothing, so that a spec says what it does.
+
+        Checked on the tokens a user gives, not on stored specs: a spec written by an older
+        gen keeps meaning what it meant.
+        """
+        if self.filter and self._filters_anyway:
+            why = "unique" if self.unique else "index" if self.index else f"every {self.type}"
+            raise SpecError(
+                f"{self.token!r}: modifier 'filter' changes nothing: {why} filters already"
+            )
+        if self.sort and (self.unique or self.index):
+            why = "unique" if self.unique else "index"
+            raise SpecError(f"{self.token!r}: modifier 'sort' changes nothing: {why} sorts already")
 
     @property
     def sortable(self) -> bool:
@@ -648,6 +689,16 @@ class Field:
         if self.kind.length is not None:
             return int(self.max) if self.max is not None else self.kind.length
         return None
+
+    @property
+    def longest_text(self) -> int:
+        """The longest value of a string type a request may send."""
+        return self.length or (int(self.max) if self.max is not None else TEXT_MAX_LENGTH)
+
+    @property
+    def longest_search(self) -> int:
+        """The longest text a `_contains` parameter takes."""
+        return min(self.longest_text, CONTAINS_MAX_LENGTH)
 
     @property
     def min_length(self) -> int | None:
@@ -804,10 +855,75 @@ class Field:
         """A valid JSON value for tests; samples 1 and 2 differ wherever the type allows."""
         return self.kind.sample(self, number)
 
-    def decimal_text(self) -> str:
-        """Sample 1 of a decimal as the string of digits a client may send instead: "1.50"."""
+    def decimal_text(self, number: int = 1) -> str:
+        """A sample of a decimal as the string of digits a client may send instead: "1.50"."""
         step = Decimal(1).scaleb(-self.scale)
-        return format(Decimal(str(self.sample(1))).quantize(step), "f")
+        return format(Decimal(str(self.sample(number))).quantize(step), "f")
+
+    def query_sample(self, number: int) -> Any:
+        """A sample as a list filter's tests send it, and store it: decimals as digits, which
+        keep their scale (1.0 would be refused by a decimal=4.0)."""
+        return self.decimal_text(number) if self.type == "decimal" else self.sample(number)
+
+    def range_samples(self) -> tuple[Any, Any] | None:
+        """Two query samples a range tells apart, the lower first; None when the field holds
+        one value only (int:min=5:max=5), or has no range."""
+        if "min" not in self.kind.filters:
+            return None
+        values = {self.query_sample(number) for number in (1, 2, 3)}
+        if len(values) < 2 and self.kind.number is not None:  # a narrow range: its bounds
+            step = Decimal(1).scaleb(-self.scale)
+            for bound in (Decimal(text) for text in (self.min, self.max) if text is not None):
+                if self.type != "decimal":
+                    values.add(self.kind.number(bound))
+                elif bound == bound.quantize(step):
+                    values.add(format(bound.quantize(step), "f"))
+        if len(values) < 2:
+            return None
+        ordered = sorted(values, key=Decimal if self.type == "decimal" else None)
+        return ordered[0], ordered[-1]
+
+    def equality_samples(self) -> tuple[Any, Any] | None:
+        """Two different query samples: 1 and 2, else those of a range; None if it has one."""
+        first, second = self.query_sample(1), self.query_sample(2)
+        return (first, second) if first != second else self.range_samples()
+
+    def contains_samples(self) -> tuple[str, str, str, bool] | None:
+        """A value, another, and a text only the first contains, in other letter cases; and
+        whether the text holds `%` and `_`, which a wildcard would let match the other value
+        too. None when the field is too short for a text the other value lacks."""
+        url = self.type == "url"
+        core, other_core, text = ("A%25_b", "A0250b", "a%25_B") if url else ("A%_b", "A00b", "a%_B")
+        pad = "0" * max(0, (self.min_length or 0) - len(core))
+        value, other = pad + core, pad + other_core
+        if self.type == "email":
+            value, other = f"{value}@example.com", f"{other}@example.com"
+        elif url:
+            value, other = f"https://example.com/{core}", f"https://example.com/{other_core}"
+        if len(value) <= self.longest_text:
+            return value, other, text, True
+        # A short string: the first character where samples 1 and 2 differ.
+        value, other = self.sample(1), self.sample(2)
+        text = next((a for a, b in zip(value, other, strict=False) if a != b), "")
+        return (value, other, text, False) if text and text not in other else None
+
+    def refused_query(self, kind: str) -> str:
+        """A Python expression of a value the list parameter of filter `kind` refuses: beyond
+        what the column holds, or not of the type."""
+        if kind == "contains":
+            return f'"x" * {self.longest_search + 1}'
+        if self.kind.bounds == "length":
+            return f'"x" * {self.longest_text + 1}'
+        if self.kind.int_range is not None:
+            return str((int(self.max) if self.max is not None else self.kind.int_range[1]) + 1)
+        if self.type == "float":
+            return repr(float(self.max) + 1) if self.max is not None else '"inf"'
+        if self.type == "decimal":  # a digit more than the column holds
+            return f'"{10 ** (self.precision - self.scale)}"'
+        if self.refers:
+            return "2**31"
+        special = {"date": '"2024-02-30"', "datetime": '"0001-01-01T00:00:00+14:00"'}
+        return special.get(self.type) or self.kind.invalid or '"?"'
 
     def refused_decimal_texts(self) -> tuple[str, ...]:
         """Strings a decimal refuses: words, an exponent, NaN, one decimal too many, and a
@@ -872,4 +988,14 @@ class Fields:
                 if name in seen:
                     raise SpecError(f"{item.token!r}: {name!r} clashes with {seen[name]!r}")
                 seen[name] = item.token
+        # `price` filters with price_min: a field `price_min` that filters would take it too.
+        parameters = dict.fromkeys(PAGE_PARAMETERS, "paging")
+        for item in parsed:
+            for name, _ in item.query_parameters():
+                if name in parameters:
+                    raise SpecError(
+                        f"{item.token!r}: its list parameter {name!r} is taken by "
+                        f"{parameters[name]}; rename one of the fields"
+                    )
+                parameters[name] = repr(item.token)
         return cls(parsed)

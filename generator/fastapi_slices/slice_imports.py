@@ -84,10 +84,10 @@ class SliceImports:
     def schema(self) -> Imports:
         common, found = f"{self.project.package_name}.schemas.common", self._new()
         found.add(common, "InputSchema", "Page", "PageQuery", "ReadSchema")
-        found.add("enum", "StrEnum").add("pydantic", "MISSING")
+        found.add("enum", "StrEnum").add("pydantic", "MISSING", "Field")  # Field: the query's
         prefix = self.names.pascal
         if any(item.input_annotation(prefix).startswith("Annotated[") for item in self.fields):
-            found.add("typing", "Annotated").add("pydantic", "Field")
+            found.add("typing", "Annotated")
         if self.timestamps:
             found.add("datetime", "datetime")
         for item in self.fields:
@@ -100,8 +100,12 @@ class SliceImports:
         found.add("sqlalchemy", "ColumnElement")
         found.add(f"{self.project.package_name}.core.repository", "PageResult", "Repository")
         found.add(self._own.format("models"), pascal)
-        if any(item.is_link for item in self.fields):
-            found.add("sqlalchemy.orm", "selectinload")
+        for item in self.fields:
+            if item.is_link:  # loaded with the rows; and rows linked to any of some ids
+                found.add("sqlalchemy.orm", "selectinload")
+                if item.filterable:
+                    target = self.targets[item.name]
+                    found.add(f"{self.project.package_name}.models.{target.snake}", target.name)
         return found.add(self._own.format("schemas"), f"{pascal}Query")
 
     def service(self) -> Imports:

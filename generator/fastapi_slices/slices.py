@@ -113,6 +113,7 @@ def entity_plan(
 ) -> Plan:
     """Everything `gen entity` writes: a new slice, or the change of an existing one."""
     existing = _existing(project, request)
+    _check_new_tokens(request, existing, renames or {})
     if existing is not None:
         return change_plan(
             project, existing, request, now=now, renames=renames or {}, backfills=backfills or {}
@@ -140,6 +141,19 @@ def entity_plan(
         base = rendered.base(template)
         plan.add(decide(base, project.read(base), rendered.texts[template], force=True))
     return plan
+
+
+def _check_new_tokens(
+    request: EntitySpec, existing: EntitySpec | None, renames: Mapping[str, str]
+) -> None:
+    """Refuse modifiers that change nothing in the tokens given now; a token the stored spec
+    holds already (renamed or not) was accepted by the gen that wrote it, and keeps its meaning."""
+    kept: set[str] = set()
+    for item in existing.parsed_fields().items if existing else ():
+        kept |= {item.token, item.renamed(renames.get(item.name, item.name)).token}
+    for item in request.parsed_fields().items:
+        if item.token not in kept:
+            item.check_modifiers_matter()
 
 
 def _release_notes(project: Project) -> list[str]:
