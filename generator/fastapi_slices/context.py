@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi_slices.docs import EntityDocs, entity_docs
 from fastapi_slices.errors import SpecError
-from fastapi_slices.fields import MAX_LINKS, Field, literal
+from fastapi_slices.fields import MAX_LINKS, NUL_FREE_FILTERS, Field, literal
 from fastapi_slices.slice_imports import SliceImports
 from fastapi_slices.spec import USER_TARGET, EntitySpec, Migration, ProjectFacts, Target
 from fastapi_slices.tables import (
@@ -479,10 +479,12 @@ def _query_parameter(
         too_many = f"[{literal(item.sample(1))}] * {MAX_VALUES + 1}"
     elif kind == "contains":
         bounds = ("min_length=1", f"max_length={item.longest_search}")
-        annotation = "str | None"
+        annotation = "Annotated[str, NulFree] | None"
         condition = f"{column}.icontains({value}, autoescape=True)"
     else:
         condition = f"{column} {_OPERATORS[kind]} {value}"
+        if item.type in NUL_FREE_FILTERS:
+            annotation = f"Annotated[{schema_type}, NulFree] | None"
     return QueryParameter(
         name=name,
         filter=kind,

@@ -387,6 +387,9 @@ TYPES: dict[str, FieldType] = {
         ),
     )
 }
+# Types whose list parameters are free text: the OpenAPI document says they hold no U+0000
+# (`NulFree`), which the service refuses everywhere.
+NUL_FREE_FILTERS = frozenset({"str", "text"})
 # At most this many ids in one many-to-many field of a body.
 MAX_LINKS = 100
 # Names every generated model, schema or list endpoint already uses.

@@ -6,7 +6,7 @@ in `fields.TYPES`; what the slice's options need is decided here.
 
 from dataclasses import dataclass
 
-from fastapi_slices.fields import Field
+from fastapi_slices.fields import NUL_FREE_FILTERS, Field
 from fastapi_slices.imports import Imports
 from fastapi_slices.naming import EntityNames
 from fastapi_slices.spec import ProjectFacts, Target
@@ -93,6 +93,8 @@ class SliceImports:
         for item in self.fields:
             for module, name in item.kind.schema_imports:
                 found.add(self._module(module), name)
+            if item.filterable and item.type in NUL_FREE_FILTERS:  # free text in a query
+                found.add("typing", "Annotated").add(common, "NulFree")
         return self._python_types(found)
 
     def repository(self) -> Imports:
