@@ -4,15 +4,18 @@ import json
 import re
 import shutil
 import sqlite3
+import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from fastapi_slices.cli import app
 from fastapi_slices.domain import SCHEMA_PATH, Domain, creation_order, parse
 from fastapi_slices.errors import SpecError
 from fastapi_slices.spec import EntitySpec
-from tests.support import Toolbox, gen, render, run_migrations, run_project_checks, state
+from tests.support import REPO, Toolbox, gen, render, run_migrations, run_project_checks, state
 
 # A clinic, in an order the references do not follow: six entities, refs among them, owned
 # and shared ones.
@@ -245,3 +248,18 @@ def test_applied_changes_migrate_a_database_holding_rows(
         assert "wards_doctors" not in tables
     toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=url)
     run_project_checks(toolbox, project)
+
+
+def test_the_documented_domain_files_apply(rendered: Path, tmp_path: Path) -> None:
+    """The README's domain file and the one `gen apply --help` shows are files gen applies."""
+    readme = (REPO / "README.md").read_text()
+    documented = re.search(r"```yaml\n# domain.yaml\n(.*?)```", readme, re.DOTALL)
+    assert documented is not None
+    help_text = CliRunner().invoke(app, ["apply", "--help"], terminal_width=200).output
+    shown = textwrap.dedent(help_text.partition("gen export` writes the current one):\n")[2])
+    shown = shown[: shown.index("\n\n")] if "\n\n" in shown else shown
+    for number, text in enumerate((documented.group(1), shown)):
+        project = Path(shutil.copytree(rendered, tmp_path / f"project-{number}"))
+        code, output = apply(project, text)
+        assert code == 0, output
+        assert "create  alembic/versions/" in output

@@ -141,7 +141,7 @@ def creation_order(specs: Mapping[str, EntitySpec]) -> list[EntitySpec]:
             raise SpecError(f"references go round in a circle: {cycle}")
         state[name] = "visiting"
         for item in spec.parsed_fields().items:
-            if item.refers and item.target in specs:
+            if item.refers and item.target in specs and item.target != name:  # a tree: itself
                 visit(specs[item.target], [*path, name])
         state[name] = "done"
         ordered.append(spec)
