@@ -4,6 +4,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
+from bench.calls import CallFigures
 from bench.csv_import import ImportFigure
 from bench.service import OPERATIONS, LoadFigures
 from bench.tooling import GenFigures, Render, SuiteRun
@@ -18,6 +19,7 @@ TESTS_GOAL_S = 20.0
 OVERLOAD_GOAL = 0.8  # the share of the throughput kept at many connections
 FLOOD_GOAL = 0.30  # the most of the GET throughput a login flood may cost
 MEMORY_GROWTH_GOAL = 1.2  # peak memory of the biggest import over the smallest's
+GROWTH_GOAL = 1.05  # the 20th generated entity's GET by id over the 1st's, in calls
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Results:
     tests: dict[str, SuiteRun]  # per database
     load: LoadFigures
     imports: list[ImportFigure]  # the CSV import, per database and file size
+    calls: CallFigures  # Python function calls per request, in-process
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, default=str)
@@ -184,6 +187,29 @@ def _stress_rows(load: LoadFigures) -> list[Row]:
     ]
 
 
+def _call_rows(figures: CallFigures) -> list[Row]:
+    """Calls per request (noise-free), the wall time in-process beside them (not)."""
+    found = [
+        Row(
+            f"{OPERATIONS[operation]}: Python calls per request ({figures.database})",
+            f"{figures.calls[operation]:,} ({figures.us[operation]:,.0f} us)",
+        )
+        for operation in OPERATIONS
+    ]
+    first, last = figures.calls["first entity"], figures.calls["last entity"]
+    growth = last / first
+    found.append(
+        Row(
+            "GET by id of the 20th of 20 generated entities, of the 1st: Python calls",
+            f"{last:,} / {first:,}",
+            ratio=f"{growth:.2f}",
+            goal=f"<= {GROWTH_GOAL}",
+            met=growth <= GROWTH_GOAL,
+        )
+    )
+    return found
+
+
 def rows(results: Results) -> list[Row]:
     operations = results.load.operations
     load_rows = [
@@ -194,7 +220,11 @@ def rows(results: Results) -> list[Row]:
         )
     ]
     return (
-        _tool_rows(results) + load_rows + _stress_rows(results.load) + _import_rows(results.imports)
+        _tool_rows(results)
+        + _call_rows(results.calls)
+        + load_rows
+        + _stress_rows(results.load)
+        + _import_rows(results.imports)
     )
 
 
