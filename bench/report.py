@@ -142,6 +142,30 @@ def _operation_rows(operation: str, ours: Load, limit: Load) -> list[Row]:
     ]
 
 
+def _two_worker_rows(load: LoadFigures) -> list[Row]:
+    """Each operation with two workers per app: throughput (and its growth over one worker),
+    CPU per request; the goals are one worker's."""
+    found = []
+    for operation, name in OPERATIONS.items():
+        ours, limit = load.two_workers[operation]["ours"], load.two_workers[operation]["limit"]
+        alone = load.operations[operation]
+        found += [
+            Row(
+                f"{name}, 2 workers: requests/s (x one worker's)",
+                f"{ours.rate:,.0f} (x{ours.rate / alone['ours'].rate:.2f})",
+                f"{limit.rate:,.0f} (x{limit.rate / alone['limit'].rate:.2f})",
+                f"{ours.rate / limit.rate:.2f}",
+            ),
+            Row(
+                f"{name}, 2 workers: server CPU per request, us",
+                f"{ours.cpu_us_per_request:,.0f}",
+                f"{limit.cpu_us_per_request:,.0f}",
+                f"{limit.cpu_us_per_request / ours.cpu_us_per_request:.2f}",
+            ),
+        ]
+    return found
+
+
 def _stress_rows(load: LoadFigures) -> list[Row]:
     (few, usual), (many, overloaded) = sorted(load.overload.items())
     kept = overloaded.rate / usual.rate
@@ -223,6 +247,7 @@ def rows(results: Results) -> list[Row]:
         _tool_rows(results)
         + _call_rows(results.calls)
         + load_rows
+        + _two_worker_rows(results.load)
         + _stress_rows(results.load)
         + _import_rows(results.imports)
     )

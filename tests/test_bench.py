@@ -60,6 +60,10 @@ def results(
             operations=operations,
             overload={16: load(700), 128: load(600)},
             flood=Flood(4, alone=load(700), beside_flood=load(beside_flood), logins=logins),
+            two_workers={
+                operation: {"ours": load(1200, cpu_us=1100), "limit": load(1600)}
+                for operation in ("get", "list", "create", "update")
+            },
         ),
         imports=[
             ImportFigure("SQLite", 100_000, 4.0, import_peaks[0]),
@@ -138,3 +142,12 @@ def test_call_rows_check_that_the_last_entity_costs_as_much_as_the_first() -> No
         for row in rows(results(get_rate=800, beside_flood=600, last_entity_calls=2700))
     }
     assert (grown[title].ratio, grown[title].met) == ("1.46", False)
+
+
+def test_two_worker_rows_compare_with_the_limit_and_with_one_worker() -> None:
+    table = {row.figure: row for row in rows(results(get_rate=800, beside_flood=600))}
+    get = table["GET one by id, 2 workers: requests/s (x one worker's)"]
+    assert (get.ours, get.limit, get.ratio) == ("1,200 (x1.50)", "1,600 (x1.60)", "0.75")
+    assert get.met is None  # the goals are one worker's
+    cpu = table["POST create, 2 workers: server CPU per request, us"]
+    assert (cpu.ours, cpu.limit, cpu.ratio) == ("1,100", "1,000", "0.91")
