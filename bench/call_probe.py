@@ -9,13 +9,14 @@ It builds the app, creates its tables, registers and logs in a user, stores rows
 each request of the load benchmark (bench/load.lua) through httpx's ASGITransport and counts
 the Python function calls from the moment the app is called until it returns: calls and
 resumptions of coroutines and generators alike (`sys.setprofile`'s "call" events), in this
-thread only (aiosqlite's thread is not counted; asyncpg runs in this one). For each path of
-ENTITY_PATH (such as /api/v1/thing-01s) it counts a GET by id of a row stored there. The
-last line it prints is the JSON of every count, and of the wall time per request (secondary:
-the machine's noise is in it); with PROBE_TOP, lines starting with TOP come before it.
+thread only (aiosqlite's thread is not counted; asyncpg runs in this one), on uvloop as
+uvicorn serves it (stdlib asyncio's loop would add its own Python calls to each count).
+For each path of ENTITY_PATH (such as /api/v1/thing-01s) it counts a GET by id of a row
+stored there. The last line it prints is the JSON of every count, and of the wall time per
+request (secondary: the machine's noise is in it); with PROBE_TOP, lines starting with TOP
+come before it.
 """
 
-import asyncio
 import importlib
 import json
 import os
@@ -171,7 +172,10 @@ def main() -> None:
     arguments = sys.argv[1:]
     top = int(os.environ.get("PROBE_TOP", "0"))
     sys.path.insert(0, os.getcwd())
-    print(json.dumps(asyncio.run(probe(arguments[0], arguments[1:], top))))
+    # On uvloop, as the service is served (uvicorn[standard]): the event loop's own work is
+    # then C, as in production, not Python calls that stdlib asyncio would add to each count.
+    uvloop = importlib.import_module("uvloop")
+    print(json.dumps(uvloop.run(probe(arguments[0], arguments[1:], top))))
 
 
 if __name__ == "__main__":
