@@ -12,6 +12,7 @@ from pathlib import Path
 from copier.errors import DirtyLocalWarning
 
 from bench import environment, tooling
+from bench.calls import measure_calls
 from bench.csv_import import measure_imports
 from bench.report import Results, markdown, rows, summary
 from bench.service import Plan, measure_load
@@ -53,12 +54,14 @@ def measure(workspace: Path, *, quick: bool) -> Results:
     gen = tooling.measure_gen(workspace, repeat)
     _step("the rendered project's tests, on SQLite and on PostgreSQL")
     tests = tooling.measure_tests(toolbox, workspace)
+    _step("Python calls per request, in-process, in a default project and a grown one")
+    calls = measure_calls(toolbox, workspace)
     _step(f"load: {plan.seconds:g} s per figure, after {plan.warmup_seconds:g} s of warm-up")
     load = measure_load(toolbox, render(workspace / "service"), workspace, plan)
     sizes = (10_000, 50_000) if quick else (100_000, 1_000_000)
     _step(f"CSV import of {' and '.join(f'{size:,}' for size in sizes)} rows")
     imports = measure_imports(toolbox, render(workspace / "importing"), workspace, sizes)
-    return Results(renders, working_tree, gen, tests, load, imports)
+    return Results(renders, working_tree, gen, tests, load, imports, calls)
 
 
 def main() -> None:

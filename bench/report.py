@@ -4,6 +4,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
+from bench.calls import CallFigures
 from bench.csv_import import ImportFigure
 from bench.service import OPERATIONS, LoadFigures
 from bench.tooling import GenFigures, Render, SuiteRun
@@ -18,6 +19,7 @@ TESTS_GOAL_S = 20.0
 OVERLOAD_GOAL = 0.8  # the share of the throughput kept at many connections
 FLOOD_GOAL = 0.30  # the most of the GET throughput a login flood may cost
 MEMORY_GROWTH_GOAL = 1.2  # peak memory of the biggest import over the smallest's
+GROWTH_GOAL = 1.05  # the 20th generated entity's GET by id over the 1st's, in calls
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Results:
     tests: dict[str, SuiteRun]  # per database
     load: LoadFigures
     imports: list[ImportFigure]  # the CSV import, per database and file size
+    calls: CallFigures  # Python function calls per request, in-process
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, default=str)
@@ -139,6 +142,30 @@ def _operation_rows(operation: str, ours: Load, limit: Load) -> list[Row]:
     ]
 
 
+def _two_worker_rows(load: LoadFigures) -> list[Row]:
+    """Each operation with two workers per app: throughput (and its growth over one worker),
+    CPU per request; the goals are one worker's."""
+    found = []
+    for operation, name in OPERATIONS.items():
+        ours, limit = load.two_workers[operation]["ours"], load.two_workers[operation]["limit"]
+        alone = load.operations[operation]
+        found += [
+            Row(
+                f"{name}, 2 workers: requests/s (x one worker's)",
+                f"{ours.rate:,.0f} (x{ours.rate / alone['ours'].rate:.2f})",
+                f"{limit.rate:,.0f} (x{limit.rate / alone['limit'].rate:.2f})",
+                f"{ours.rate / limit.rate:.2f}",
+            ),
+            Row(
+                f"{name}, 2 workers: server CPU per request, us",
+                f"{ours.cpu_us_per_request:,.0f}",
+                f"{limit.cpu_us_per_request:,.0f}",
+                f"{limit.cpu_us_per_request / ours.cpu_us_per_request:.2f}",
+            ),
+        ]
+    return found
+
+
 def _stress_rows(load: LoadFigures) -> list[Row]:
     (few, usual), (many, overloaded) = sorted(load.overload.items())
     kept = overloaded.rate / usual.rate
@@ -184,6 +211,29 @@ def _stress_rows(load: LoadFigures) -> list[Row]:
     ]
 
 
+def _call_rows(figures: CallFigures) -> list[Row]:
+    """Calls per request (noise-free), the wall time in-process beside them (not)."""
+    found = [
+        Row(
+            f"{OPERATIONS[operation]}: Python calls per request ({figures.database})",
+            f"{figures.calls[operation]:,} ({figures.us[operation]:,.0f} us)",
+        )
+        for operation in OPERATIONS
+    ]
+    first, last = figures.calls["first entity"], figures.calls["last entity"]
+    growth = last / first
+    found.append(
+        Row(
+            "GET by id of the 20th of 20 generated entities, of the 1st: Python calls",
+            f"{last:,} / {first:,}",
+            ratio=f"{growth:.2f}",
+            goal=f"<= {GROWTH_GOAL}",
+            met=growth <= GROWTH_GOAL,
+        )
+    )
+    return found
+
+
 def rows(results: Results) -> list[Row]:
     operations = results.load.operations
     load_rows = [
@@ -194,7 +244,12 @@ def rows(results: Results) -> list[Row]:
         )
     ]
     return (
-        _tool_rows(results) + load_rows + _stress_rows(results.load) + _import_rows(results.imports)
+        _tool_rows(results)
+        + _call_rows(results.calls)
+        + load_rows
+        + _two_worker_rows(results.load)
+        + _stress_rows(results.load)
+        + _import_rows(results.imports)
     )
 
 

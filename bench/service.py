@@ -69,9 +69,10 @@ def _free_port() -> int:
 
 @contextmanager
 def serve(
-    toolbox: Toolbox, app: str, *, cwd: Path, env: dict[str, str], log: Path
+    toolbox: Toolbox, app: str, *, cwd: Path, env: dict[str, str], log: Path, workers: int = 1
 ) -> Iterator[Server]:
-    """Serve `app` with one uvicorn worker (uvloop, httptools) until the block ends."""
+    """Serve `app` with uvicorn (uvloop, httptools), in `workers` processes, until the block
+    ends. With more than one, `Server.pid` is the process that supervises them."""
     port = _free_port()
     command = [
         str(toolbox.bin / "uvicorn"),
@@ -81,6 +82,7 @@ def serve(
         "--loop=uvloop",
         "--http=httptools",
         "--no-access-log",  # the service writes its own access log; the limit app none
+        *([f"--workers={workers}"] if workers > 1 else []),
     ]
     with log.open("w") as output:
         server = subprocess.Popen(
@@ -150,10 +152,37 @@ def seed(service_url: str, database_url: str) -> tuple[str, int, int]:
     return str(tokens["access_token"]), int(first), int(last)
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the process's name: state, parent, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def _process_tree(pid: int) -> set[int]:
+    """`pid` and every process under it (uvicorn's workers, with --workers)."""
+    parents = {}
+    for folder in Path("/proc").iterdir():
+        if folder.name.isdigit():
+            try:
+                parents[int(folder.name)] = int(_stat(int(folder.name))[1])
+            except (OSError, IndexError):  # it ended meanwhile
+                continue
+    tree = {pid}
+    while grown := {child for child, parent in parents.items() if parent in tree} - tree:
+        tree |= grown
+    return tree
+
+
 def _cpu_seconds(pid: int) -> float:
-    """The CPU time (user + system) a process has used so far, from Linux's /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The CPU time (user + system) a process and those under it have used so far, from
+    Linux's /proc."""
+    total = 0
+    for member in _process_tree(pid):
+        try:
+            fields = _stat(member)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _run(target: wrk.Target, operation: str, connections: int, seconds: float) -> wrk.Load:
@@ -210,31 +239,56 @@ def login_flood(target: wrk.Target, plan: Plan) -> Flood:
 
 @dataclass(frozen=True)
 class LoadFigures:
-    operations: dict[str, dict[str, wrk.Load]]
+    operations: dict[str, dict[str, wrk.Load]]  # one worker each
     overload: dict[int, wrk.Load]
     flood: Flood
+    two_workers: dict[str, dict[str, wrk.Load]]  # the operations again, two workers each
+
+
+@contextmanager
+def _both(
+    toolbox: Toolbox, project: Path, workspace: Path, env: dict[str, str], workers: int
+) -> Iterator[tuple[Server, Server]]:
+    """The service (as in production) and the limit app, `workers` processes each."""
+    service_env = env | {"ENVIRONMENT": "production", "ACCESS_TOKEN_MINUTES": "240"}
+    with (
+        serve(
+            toolbox,
+            "app.main:app",
+            cwd=project,
+            env=service_env,
+            log=workspace / f"service-{workers}.log",
+            workers=workers,
+        ) as service,
+        serve(
+            toolbox,
+            "limit_app:app",
+            cwd=BENCH,
+            env=env,
+            log=workspace / f"limit-{workers}.log",
+            workers=workers,
+        ) as limit,
+    ):
+        yield service, limit
 
 
 def measure_load(toolbox: Toolbox, project: Path, workspace: Path, plan: Plan) -> LoadFigures:
-    """Serve `project` (a default render) and the limit app on one seeded database; load both."""
+    """Serve `project` (a default render) and the limit app on one seeded database; load both,
+    with one worker each, then with two."""
     with throwaway_database() as database_url:
         toolbox.run(project, "alembic", "upgrade", "head", DATABASE_URL=database_url)
         env = {"DATABASE_URL": database_url, "SECRET_KEY": secrets.token_urlsafe(48)}
-        service_env = env | {"ENVIRONMENT": "production", "ACCESS_TOKEN_MINUTES": "240"}
-        with (
-            serve(
-                toolbox, "app.main:app", cwd=project, env=service_env, log=workspace / "service.log"
-            ) as service,
-            serve(
-                toolbox, "limit_app:app", cwd=BENCH, env=env, log=workspace / "limit.log"
-            ) as limit_server,
-        ):
+        with _both(toolbox, project, workspace, env, workers=1) as (service, limit_server):
             token, first_id, last_id = seed(service.url, database_url)
             ours = wrk.Target(service.url, service.pid, token, first_id, last_id)
             limit = wrk.Target(limit_server.url, limit_server.pid, token, first_id, last_id)
             check_same_answers(ours, limit)
-            return LoadFigures(
-                operations=compare(ours, limit, plan),
-                overload=overload(ours, plan),
-                flood=login_flood(ours, plan),
-            )
+            operations = compare(ours, limit, plan)
+            stressed = overload(ours, plan)
+            flood = login_flood(ours, plan)
+        with _both(toolbox, project, workspace, env, workers=2) as (service, limit_server):
+            ours = wrk.Target(service.url, service.pid, token, first_id, last_id)
+            limit = wrk.Target(limit_server.url, limit_server.pid, token, first_id, last_id)
+            check_same_answers(ours, limit)
+            two_workers = compare(ours, limit, plan)
+        return LoadFigures(operations, stressed, flood, two_workers)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from bench.calls import CallFigures
 from bench.csv_import import ImportFigure
 from bench.report import Results, markdown, rows, summary
 from bench.service import Flood, LoadFigures
@@ -38,7 +39,11 @@ def load(rate: float, p99_ms: float = 10.0, failures: int = 0, cpu_us: float = 1
 
 
 def results(
-    *, get_rate: float, beside_flood: float, import_peaks: tuple[float, float] = (80.0, 82.0)
+    *,
+    get_rate: float,
+    beside_flood: float,
+    import_peaks: tuple[float, float] = (80.0, 82.0),
+    last_entity_calls: int = 1900,
 ) -> Results:
     operations = {
         operation: {"ours": load(700), "limit": load(1000)}
@@ -55,11 +60,22 @@ def results(
             operations=operations,
             overload={16: load(700), 128: load(600)},
             flood=Flood(4, alone=load(700), beside_flood=load(beside_flood), logins=logins),
+            two_workers={
+                operation: {"ours": load(1200, cpu_us=1100), "limit": load(1600)}
+                for operation in ("get", "list", "create", "update")
+            },
         ),
         imports=[
             ImportFigure("SQLite", 100_000, 4.0, import_peaks[0]),
             ImportFigure("SQLite", 1_000_000, 40.0, import_peaks[1]),
         ],
+        calls=CallFigures(
+            "PostgreSQL",
+            {"get": 1800, "list": 3300, "create": 2100, "update": 2400}
+            | {"first entity": 1850, "last entity": last_entity_calls},
+            {"get": 900.0, "list": 2500.0, "create": 1200.0, "update": 1400.0}
+            | {"first entity": 910.0, "last entity": 930.0},
+        ),
     )
 
 
@@ -113,3 +129,25 @@ def test_import_rows_check_that_memory_stays_flat() -> None:
     assert (big.ours, big.ratio, big.met) == ("25,000 (82 MiB)", "1.02", True)
     grown = rows(results(get_rate=800, beside_flood=600, import_peaks=(80.0, 400.0)))
     assert [row.met for row in grown if row.figure.startswith("CSV import, 1,000,000")] == [False]
+
+
+def test_call_rows_check_that_the_last_entity_costs_as_much_as_the_first() -> None:
+    title = "GET by id of the 20th of 20 generated entities, of the 1st: Python calls"
+    flat = {row.figure: row for row in rows(results(get_rate=800, beside_flood=600))}
+    assert (flat[title].ours, flat[title].ratio, flat[title].met) == ("1,900 / 1,850", "1.03", True)
+    get = flat["GET one by id: Python calls per request (PostgreSQL)"]
+    assert get.ours == "1,800 (900 us)"
+    grown = {
+        row.figure: row
+        for row in rows(results(get_rate=800, beside_flood=600, last_entity_calls=2700))
+    }
+    assert (grown[title].ratio, grown[title].met) == ("1.46", False)
+
+
+def test_two_worker_rows_compare_with_the_limit_and_with_one_worker() -> None:
+    table = {row.figure: row for row in rows(results(get_rate=800, beside_flood=600))}
+    get = table["GET one by id, 2 workers: requests/s (x one worker's)"]
+    assert (get.ours, get.limit, get.ratio) == ("1,200 (x1.50)", "1,600 (x1.60)", "0.75")
+    assert get.met is None  # the goals are one worker's
+    cpu = table["POST create, 2 workers: server CPU per request, us"]
+    assert (cpu.ours, cpu.limit, cpu.ratio) == ("1,100", "1,000", "0.91")

@@ -49,6 +49,12 @@ def entity_tag(representation: BaseModel) -> str:
     return _tag_of_json(representation.model_dump_json())
 
 
+# What json.loads and json.dumps(sort_keys=True, ensure_ascii=False) would use, made once:
+# they look them up, or build them, on every call.
+_DECODER = json.JSONDecoder()
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _tag_of_json(body: str | bytes) -> str:
     """A digest of a JSON answer, its object keys sorted.
 
@@ -56,7 +62,8 @@ def _tag_of_json(body: str | bytes) -> str:
     made from what was sent, may list them in another order than later reads do, and it is
     the same entity.
     """
-    canonical = json.dumps(json.loads(body), sort_keys=True, ensure_ascii=False)
+    text = body.decode("utf-8", "surrogatepass") if isinstance(body, bytes) else body
+    canonical = _CANONICAL.encode(_DECODER.decode(text))
     return f'"{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"'
 
 
