@@ -35,7 +35,7 @@ PROJECTS: dict[str, tuple[dict[str, Any], list[list[str]]]] = {
     "3.13": ({"package_name": "a_rather_long_service_pkg_name"}, []),
 }
 GEN_STEPS = [
-    *(["entity", *arguments] for arguments in ENTITIES["with-users"][:2]),  # Author, Book
+    *(["entity", *arguments] for arguments in ENTITIES["with-users"][:3]),  # Author, Genre, Book
     ["field", "add", "Book", "subtitle:str?:max=200", "reprint:bool:default=false"],
 ]
 

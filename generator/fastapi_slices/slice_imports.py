@@ -93,7 +93,9 @@ class SliceImports:
         for item in self.fields:
             for module, name in item.kind.schema_imports:
                 found.add(self._module(module), name)
-            if item.filterable and item.type in NUL_FREE_FILTERS:  # free text in a query
+            if item.filterable and (  # free text in a query
+                item.type in NUL_FREE_FILTERS or "contains" in item.kind.filters
+            ):
                 found.add("typing", "Annotated").add(common, "NulFree")
         return self._python_types(found)
 
