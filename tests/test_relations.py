@@ -84,6 +84,10 @@ def test_a_tree_and_a_ref_to_users(project: Path) -> None:
     page = (project / "docs/api/tags.md").read_text()
     assert "deleting its Tag deletes this too" in page
     assert "MY_ID=$(curl -s $BASE/api/v1/users/me" in page
+    # Nothing else refers to tags: the tree goes with its table.
+    code, output = gen(project, "destroy", "Tag")
+    assert code == 0, output
+    assert not (project / "app/models/tag.py").exists()
 
 
 def test_a_ref_to_users_needs_users(tmp_path: Path) -> None:

@@ -435,6 +435,8 @@ def destroy_plan(project: Project, name: str, *, force: bool, now: datetime) -> 
     hold is dropped by a new migration instead of forgetting the one that made it."""
     spec = project.find_spec(name)
     for other in project.specs.values():
+        if other.names.pascal == spec.names.pascal:
+            continue  # a tree refers to itself: it goes with its table
         if any(f.refers and f.target == spec.names.pascal for f in other.parsed_fields().items):
             raise SpecError(f"{other.name} refers to {spec.names.pascal}; destroy it first")
     if spec.is_legacy:
