@@ -11,6 +11,7 @@ from typing import Any
 from fastapi_slices.docs import EntityDocs, entity_docs
 from fastapi_slices.errors import SpecError
 from fastapi_slices.fields import MAX_LINKS, NUL_FREE_FILTERS, Field, literal
+from fastapi_slices.naming import with_article
 from fastapi_slices.slice_imports import SliceImports
 from fastapi_slices.spec import USER_TARGET, EntitySpec, Migration, ProjectFacts, Target
 from fastapi_slices.tables import (
@@ -311,7 +312,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         kebab_plural=names.kebab_plural,
         title=names.title,
         title_plural=names.title_plural,
-        a_title=("an " if names.title[0] in "AEIOU" else "a ") + names.title.lower(),
+        a_title=with_article(names.title).lower(),
         owned=spec.owned,
         superuser_writes=superuser_writes,
         timestamps=spec.timestamps,

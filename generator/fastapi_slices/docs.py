@@ -14,6 +14,7 @@ from typing import Any
 import inflection
 
 from fastapi_slices.fields import INT32, MAX_LINKS, TEXT_MAX_LENGTH, Field
+from fastapi_slices.naming import with_article
 
 _JSON_TYPES = {
     "str": "string",
@@ -193,7 +194,7 @@ def _type_text(item: Field) -> str:
     if item.type == "enum":
         return "one of " + ", ".join(f"`{choice}`" for choice in item.choices)
     if item.is_ref:
-        return f"integer, the id of {'an' if item.target[0] in 'AEIOU' else 'a'} {item.target}"
+        return f"integer, the id of {with_article(item.target)}"
     if item.is_link:
         return f"array of the ids of {inflection.pluralize(item.target)}, each once"
     return _JSON_TYPES[item.type]

@@ -190,3 +190,9 @@ class EntityNames:
             title=human.capitalize(),
             title_plural=" ".join(words(plural_name)).capitalize(),
         )
+
+
+def with_article(word: str) -> str:
+    """`word` after "a" or "an": "an Author", "a Book", and "a User" (a `u` that sounds like
+    "you", as in most English words that begin with one)."""
+    return f"{'an' if word[:1].upper() in 'AEIO' else 'a'} {word}"
