@@ -290,7 +290,7 @@ def _link_steps(old: Table, new: Table) -> list[str]:
         if was is None:
             lines += link.create
         elif was.ondelete != link.ondelete:
-            key = f"fk_{name}_{link.target_column}_{link.target_table}"
+            key = link.target_key
             lines += _batch(
                 name,
                 [

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi_slices.docs import EntityDocs, entity_docs
 from fastapi_slices.errors import SpecError
-from fastapi_slices.fields import MAX_LINKS, NUL_FREE_FILTERS, Field, literal
+from fastapi_slices.fields import MAX_LINKS, MAX_VALUES, NUL_FREE_FILTERS, Field, literal
 from fastapi_slices.naming import with_article
 from fastapi_slices.slice_imports import SliceImports
 from fastapi_slices.spec import USER_TARGET, EntitySpec, Migration, ProjectFacts, Target
@@ -85,6 +85,7 @@ class FieldContext:
     is_link: bool  # many-to-many (`tags:refs=Tag`): ids in `column`, a table of links
     link_table: str  # many-to-many: the table of links (books_tags), and its columns
     link_column: str  # tag_id
+    link_item: str  # one of the rows it links to, in words: tag
     max_links: int  # how many ids one body may give
     self_ref: bool  # refs: to the entity itself
     delete_rule: str  # refs: what deleting the target does (restrict, cascade, set-null)
@@ -365,7 +366,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
 def _relationship(item: Field, prefix: str, target: Target, *, table: str, shared: set[str]) -> str:
     """The model attribute of a ref's row (or rows): loaded only when asked (lazy="raise")."""
     if item.is_link:  # in the order of their ids, as reads give them
-        link = f'secondary="{table}_{item.name}", lazy="raise", order_by={target.name}.id'
+        link = f'secondary="{item.link_table(table)}", lazy="raise", order_by={target.name}.id'
         return f"{item.name}: Mapped[list[{target.name}]] = relationship({link})"
     annotation = target.name + (" | None" if item.optional else "")
     arguments = ['lazy="raise"']
@@ -411,8 +412,9 @@ def _field_context(
         refused_texts=literal(item.refused_decimal_texts()) if item.type == "decimal" else "",
         target=target,
         is_link=item.is_link,
-        link_table=f"{table}_{item.name}" if item.is_link else "",
+        link_table=item.link_table(table) if item.is_link else "",
         link_column=item.link_column if item.is_link else "",
+        link_item=item.link_item if item.is_link else "",
         max_links=MAX_LINKS if item.is_link else 0,
         self_ref=target is not None and target.is_self,
         delete_rule=item.delete_rule if item.refers else "",
@@ -442,8 +444,6 @@ def _literals(pair: tuple[Any, Any] | None) -> tuple[str, str] | None:
     return None if pair is None else (literal(pair[0]), literal(pair[1]))
 
 
-# At most this many values of a repeated parameter (?status=a&status=b).
-MAX_VALUES = 100
 _FILTERS = {
     "equal": "Only rows holding this value",
     "any": f"Only rows holding one of these: repeat the parameter, at most {MAX_VALUES} times",

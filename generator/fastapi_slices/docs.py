@@ -13,7 +13,7 @@ from typing import Any
 
 import inflection
 
-from fastapi_slices.fields import INT32, MAX_LINKS, TEXT_MAX_LENGTH, Field
+from fastapi_slices.fields import INT32, MAX_LINKS, MAX_VALUES, TEXT_MAX_LENGTH, Field
 from fastapi_slices.naming import with_article
 
 _JSON_TYPES = {
@@ -130,9 +130,10 @@ def _parameter_docs(item: Field) -> list[ParameterDoc]:
     if "any" in kinds:
         values = item.choices[:2] if item.choices else ("1", "2")  # choices, or ids
         repeated = "&".join(f"{item.column}={value}" for value in values)
-        meaning = f"{column} is one of the values: repeat it, `{repeated}` (at most 100)"
+        most = f"(at most {MAX_VALUES})"
+        meaning = f"{column} is one of the values: repeat it, `{repeated}` {most}"
         if item.is_link:
-            meaning = f"links to any of the ids: repeat it, `{repeated}` (at most 100)"
+            meaning = f"links to any of the ids: repeat it, `{repeated}` {most}"
         elif len(values) == 1:
             meaning = f"{column} is the value"
         found.append(ParameterDoc(f"`{item.column}`", meaning))

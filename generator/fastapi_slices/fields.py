@@ -390,6 +390,8 @@ TYPES: dict[str, FieldType] = {
 # Types whose list parameters are free text: the OpenAPI document says they hold no U+0000
 # (`NulFree`), which the service refuses everywhere.
 NUL_FREE_FILTERS = frozenset({"str", "text"})
+# At most this many values of a repeated list parameter (?status=a&status=b).
+MAX_VALUES = 100
 # At most this many ids in one many-to-many field of a body.
 MAX_LINKS = 100
 # Names every generated model, schema or list endpoint already uses.
@@ -646,9 +648,18 @@ class Field:
         return self.is_ref or self.is_link
 
     @property
+    def link_item(self) -> str:
+        """Many-to-many: one of the rows it links to, in words: `tag` for `tags`."""
+        return str(inflection.singularize(self.name))
+
+    @property
     def link_column(self) -> str:
         """Many-to-many: the links' column of the target's id, `tag_id` for `tags`."""
-        return f"{inflection.singularize(self.name)}_id"
+        return f"{self.link_item}_id"
+
+    def link_table(self, table: str) -> str:
+        """Many-to-many: the table of links of the entity's `table`, `books_tags`."""
+        return f"{table}_{self.name}"
 
     @property
     def filterable(self) -> bool:

@@ -239,8 +239,8 @@ class SliceImports:
         names, found = self.names, self._new()
         found.add("pathlib", "Path").add("pytest").add("sqlalchemy.ext.asyncio", "AsyncSession")
         found.add(self._own.format("models"), names.pascal)
-        owned_refs = [t for name, t in self.targets.items() if t.owned and self._is_ref(name)]
-        if owned_refs:  # the importer owns them
+        if any(item.is_ref and self.targets[item.name].owned for item in self.fields):
+            # the importer owns them
             found.add(f"{self.project.package_name}.models.user", "User")
         found.add("tests.commands", "count_rows", "run_import")
         if any(item.is_ref for item in self.fields) and any(i.is_link for i in self.fields):
@@ -250,14 +250,15 @@ class SliceImports:
         found.add("tests.csv_files", "csv_rows", "csv_text", "fail_batch")
         found.add(self._own.format("schemas"), f"{names.pascal}Create")  # its columns
         found.add(f"tests.factories.{names.snake}", f"{names.snake}_payload")
-        for item in self.fields:  # a tree's parent and many-to-many links stay empty
-            target = self.targets.get(item.name)
-            if target is not None and item.is_ref and not target.is_self:
-                found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
+        for target in self._made_targets():
+            found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
         return found
 
-    def _is_ref(self, name: str) -> bool:
-        return any(item.is_ref for item in self.fields if item.name == name)
+    def _made_targets(self) -> list[Target]:
+        """The entities whose rows factories and imports make: those of refs to other
+        entities (a tree's parent and many-to-many links stay empty)."""
+        targets = [self.targets[item.name] for item in self.fields if item.is_ref]
+        return [target for target in targets if not target.is_self]
 
     def _with_owners_and_targets(self, found: Imports, *, all_targets: bool = True) -> Imports:
         """Test code creates owners, and the rows an entity refers to; without `all_targets`,
@@ -265,9 +266,6 @@ class SliceImports:
         and many-to-many links empty)."""
         if self.owners_needed:
             found.add(f"{self.project.package_name}.models.user", "User")
-        for item in self.fields:
-            target = self.targets.get(item.name)
-            if target is None or not (all_targets or (item.is_ref and not target.is_self)):
-                continue
+        for target in self.targets.values() if all_targets else self._made_targets():
             found.add(f"tests.factories.{target.snake}", f"create_{target.snake}")
         return found

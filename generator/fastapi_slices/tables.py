@@ -56,8 +56,6 @@ class LinkTable:
     link it (RESTRICT), or deletes its links (CASCADE)."""
 
     name: str  # books_tags
-    column: str  # book_id: the entity's side
-    table: str  # books
     target_column: str  # tag_id
     target_table: str  # tags
     ondelete: str  # of the target's side
@@ -66,7 +64,7 @@ class LinkTable:
 
     @classmethod
     def of(cls, table: str, snake: str, item: Field) -> "LinkTable":
-        name, column, target = f"{table}_{item.name}", f"{snake}_id", item.target_table
+        name, column, target = item.link_table(table), f"{snake}_id", item.target_table
         keys = (
             (column, table, "CASCADE"),
             (item.link_column, target, item.delete_action),
@@ -87,7 +85,12 @@ class LinkTable:
             f'op.create_index(op.f("{index}"), "{name}", ["{item.link_column}"])',
         )
         drop = (f'op.drop_index(op.f("{index}"), table_name="{name}")', f'op.drop_table("{name}")')
-        return cls(name, column, table, item.link_column, target, item.delete_action, create, drop)
+        return cls(name, item.link_column, target, item.delete_action, create, drop)
+
+    @property
+    def target_key(self) -> str:
+        """The name of the foreign key of the target's side."""
+        return f"fk_{self.name}_{self.target_column}_{self.target_table}"
 
 
 @dataclass(frozen=True)
