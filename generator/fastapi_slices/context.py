@@ -146,6 +146,7 @@ class EntityContext:
     refs: tuple[FieldContext, ...]
     links: tuple[FieldContext, ...]  # many-to-many fields
     link_tables: tuple[LinkTable, ...]  # and their tables
+    link_keys: str  # a Python set of their body keys, which no column holds: {"tag_ids"}
     self_refs: tuple[FieldContext, ...]  # a tree: refs to the entity itself
     ref_params: list[str]  # a list, as in JSON: templates add lists to it
     filters: tuple[FieldContext, ...]
@@ -323,6 +324,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
         refs=tuple(c for c in contexts if c.is_ref),
         links=tuple(c for c in contexts if c.is_link),
         link_tables=table.links,
+        link_keys="{" + ", ".join(f'"{c.column}"' for c in contexts if c.is_link) + "}",
         self_refs=tuple(c for c in contexts if c.self_ref),
         # A tree's first row has no parent: the factories make none unless asked to.
         ref_params=[
