@@ -15,9 +15,10 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Response, status
+from fastapi import Header, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 # Room for a list of some 25 tags; a longer header is refused (422).
 MAX_CONDITION_LENGTH = 1000
@@ -29,14 +30,6 @@ IfMatch = Annotated[
         max_length=MAX_CONDITION_LENGTH,
         description="Carry out the request only if the entity still has one of these tags "
         "(its `ETag`), or exists (`*`); else 412, and nothing changes",
-    ),
-]
-IfNoneMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-None-Match",
-        max_length=MAX_CONDITION_LENGTH,
-        description="The tags (`ETag`) of copies you hold: 304, without a body, if one is current",
     ),
 ]
 
@@ -91,8 +84,29 @@ def etag_response(status_code: int) -> dict[int | str, dict[str, Any]]:
     return {status_code: {"headers": {"ETag": header}}}
 
 
-async def _if_none_match(if_none_match: IfNoneMatch = None) -> None:
-    """Declares (and bounds) the header of a tagged GET; `TaggedRoute` answers it."""
+# `If-None-Match` as the OpenAPI document describes it on tagged GETs; `TaggedRoute` checks
+# it, without a dependency of its own: FastAPI solves each dependency of each request.
+_IF_NONE_MATCH_PARAMETER = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "The tags (`ETag`) of copies you hold: 304, without a body, if one is current",
+    "schema": {"type": "string", "maxLength": MAX_CONDITION_LENGTH},
+}
+_CONDITION = TypeAdapter(Annotated[str, Field(max_length=MAX_CONDITION_LENGTH)])
+
+
+def _if_none_match(request: Request) -> str | None:
+    """The GET's `If-None-Match`, if sent; a 422 as for any parameter when it is too long."""
+    given = request.headers.get("If-None-Match")
+    if given is not None and len(given) > MAX_CONDITION_LENGTH:
+        try:
+            _CONDITION.validate_python(given)
+        except ValidationError as error:
+            location = ("header", "If-None-Match")
+            errors = [{**found, "loc": location} for found in error.errors(include_url=False)]
+            raise RequestValidationError(errors) from None
+    return given
 
 
 class TaggedRoute(APIRoute):
@@ -108,9 +122,11 @@ class TaggedRoute(APIRoute):
         self.tagged = frozenset(
             int(code) for code, answer in responses.items() if "ETag" in answer.get("headers", {})
         )
-        if self.tagged and "GET" in (options.get("methods") or ()):
-            given = options.get("dependencies") or ()
-            options["dependencies"] = [*given, Depends(_if_none_match)]
+        self.conditional = bool(self.tagged) and "GET" in (options.get("methods") or ())
+        if self.conditional:
+            extra = options.get("openapi_extra") or {}
+            parameters = [*extra.get("parameters", ()), _IF_NONE_MATCH_PARAMETER]
+            options["openapi_extra"] = extra | {"parameters": parameters}
         super().__init__(path, endpoint, **options)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -119,11 +135,11 @@ class TaggedRoute(APIRoute):
             return handle
 
         async def handle_tagged(request: Request) -> Response:
+            given = _if_none_match(request) if self.conditional else None
             response = await handle(request)
             if response.status_code not in self.tagged:
                 return response
             tag = _tag_of_json(bytes(response.body))
-            given = request.headers.get("If-None-Match") if request.method == "GET" else None
             if given is not None and matches(given, tag, weak=True):
                 return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
             response.headers["ETag"] = tag
