@@ -107,10 +107,12 @@ class SliceImports:
         for item in self.fields:
             if item.is_link:  # loaded with the rows; and rows linked to any of some ids
                 found.add("sqlalchemy.orm", "selectinload")
+                found.add(f"{self.project.package_name}.core.repository", "Link")
+                found.add(self._own.format("models"), item.link_table(self.names.table))
                 if item.filterable:
                     target = self.targets[item.name]
                     found.add(f"{self.project.package_name}.models.{target.snake}", target.name)
-        return found.add(self._own.format("schemas"), f"{pascal}Query")
+        return found.add(self._own.format("schemas"), f"{pascal}Query", f"{pascal}Read")
 
     def service(self) -> Imports:
         package, pascal, found = self.project.package_name, self.names.pascal, self._new()
@@ -118,7 +120,6 @@ class SliceImports:
         found.add(f"{package}.core.exceptions", "NotFoundError", "PreconditionFailedError")
         found.add(f"{package}.core.preconditions", "entity_tag", "matches")
         found.add(f"{package}.core.repository", "PageResult")
-        found.add(self._own.format("models"), pascal)
         found.add(self._own.format("repositories"), f"{pascal}Repository")
         found.add(
             self._own.format("schemas"),
@@ -155,7 +156,6 @@ class SliceImports:
         found.add(f"{package}.core.preconditions", "IfMatch", "TaggedRoute", "etag_response")
         found.add(f"{package}.core.problems", "problem_responses")
         found.add(f"{package}.core.repository", "PageResult")
-        found.add(self._own.format("models"), pascal)
         found.add(
             self._own.format("schemas"),
             *(f"{pascal}{kind}" for kind in ("Create", "Page", "Query", "Read", "Update")),
