@@ -413,7 +413,7 @@ def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, releas
     first = release == "v0.1.0"
     assert ("dependencies=[Depends(get_current_user)]" in routes.read_text()) == first
     routes.write_text(
-        routes.read_text().replace('"""Read one book."""', '"""Read one of our books."""')
+        routes.read_text().replace('"""Delete a book;', '"""Delete one of our books;')
     )
     git(project, "init", "-q")
     git(project, "add", "-A")
@@ -425,7 +425,7 @@ def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, releas
     if first:
         assert "merge  app/api/v1/books.py  (your edits kept)" in result.stdout
     text = routes.read_text()
-    assert '"""Read one of our books."""' in text
+    assert '"""Delete one of our books;' in text
     assert "dependencies=[Depends(get_current_user)]" not in text
     specs = project / ".gen" / "entities"
     assert json.loads((specs / "book.json").read_text())["version"] == SPEC_VERSION
