@@ -107,7 +107,7 @@ class SliceImports:
         for item in self.fields:
             if item.is_link:  # loaded with the rows; and rows linked to any of some ids
                 found.add("sqlalchemy.orm", "selectinload")
-                found.add(f"{self.project.package_name}.core.repository", "Link")
+                found.add(f"{self.project.package_name}.core.repository", "ManyToMany")
                 found.add(self._own.format("models"), item.link_table(self.names.table))
                 if item.filterable:
                     target = self.targets[item.name]
