@@ -71,6 +71,9 @@ ENTITIES = {
             # Shared rows every user may write (Genre's are written by superusers only).
             "--open-writes",
         ],
+        # Names the generated code also gives to locals (`message`, `actor`): rows of this
+        # entity are `message_row` there.
+        ["Message", "body:text", "reply_to:ref=Message?", "author:ref=Author?", "--owned"],
     ],
     "without-users": [
         ["Publisher", "name:str:unique", "country:str:max=2:min=2:default=NL:index"],
@@ -85,6 +88,8 @@ ENTITIES = {
             "--table",
             "magazine_rows",
         ],
+        # `session` is the tests' fixture too: rows of this entity are `session_row` there.
+        ["Session", "title:str", "starts_at:datetime:sort", "publisher:ref=Publisher?"],
     ],
 }
 ANSWERS = {"with-users": {}, "without-users": {"auth": False, "starter_entity": False}}

@@ -127,10 +127,65 @@ class SliceImportBlocks:
     tests_cli: str
 
 
+# Names the slice's services, factories and tests give to other things (parameters, locals,
+# fixtures): there, a variable holding one row of an entity of such a name is `<snake>_row`
+# (`message_row`), as `message = Message(...)` would hide the other one.
+TAKEN_NAMES = frozenset(
+    {
+        "actor",
+        "answer",
+        "answers",
+        "back",
+        "body",
+        "change",
+        "changed",
+        "child",
+        "choice",
+        "client",
+        "created",
+        "current",
+        "data",
+        "edge",
+        "etag",
+        "first",
+        "found",
+        "headers",
+        "importer",
+        "key",
+        "kind",
+        "message",
+        "number",
+        "other",
+        "owner",
+        "parent",
+        "payload",
+        "query",
+        "report",
+        "response",
+        "root",
+        "row",
+        "second",
+        "session",
+        "slot",
+        "sort",
+        "source",
+        "statement",
+        "stored",
+        "superuser",
+        "text",
+        "total",
+        "url",
+        "value",
+        "wanted",
+    }
+)
+
+
 @dataclass(frozen=True)
 class EntityContext:
     pascal: str
     snake: str
+    var: str  # a variable holding one row: `snake`, unless the slice's code uses that name
     plural: str
     table: str
     kebab_plural: str
@@ -309,6 +364,7 @@ def build_context(spec: EntitySpec, project: ProjectFacts) -> SliceContext:
     entity = EntityContext(
         pascal=names.pascal,
         snake=names.snake,
+        var=f"{names.snake}_row" if names.snake in TAKEN_NAMES else names.snake,
         plural=names.plural,
         table=names.table,
         kebab_plural=names.kebab_plural,

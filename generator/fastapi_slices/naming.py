@@ -53,8 +53,8 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b)|[A-Z]?[a-z]+|[A-Z]+|\d+")
 MAX_NAME_LENGTH = 24  # in snake_case; the generated code is formatted for names this long
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
-# Names that would shadow a module of the generated project or an attribute SQLAlchemy or
-# Pydantic reserves on every model.
+# Names that would shadow a module of the generated project, a class its slices import, or an
+# attribute SQLAlchemy or Pydantic reserves on every model.
 RESERVED_ENTITY_NAMES = frozenset(
     {
         "api",
@@ -64,6 +64,8 @@ RESERVED_ENTITY_NAMES = frozenset(
         "main",
         "metadata",
         "model",
+        "page",  # schemas/common.py's Page and PageQuery
+        "path",  # pathlib's, in the tests of its import command
         "registry",
         "router",
         "schema",
