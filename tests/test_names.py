@@ -6,7 +6,7 @@ also binds or reads."""
 
 import ast
 
-from fastapi_slices.context import TAKEN_NAMES, build_context
+from fastapi_slices.context import TAKEN_NAMES, SliceContext, build_context
 from fastapi_slices.errors import SpecError
 from fastapi_slices.naming import EntityNames
 from fastapi_slices.render import render_slice
@@ -82,23 +82,19 @@ def test_taken_names_hold_every_name_beside_a_row_variable() -> None:
     assert missing == {}, f"add to TAKEN_NAMES: {sorted(missing)}"
 
 
+def context_of(name: str, fields: list[str]) -> SliceContext:
+    """The slice context of a shared entity `name` of a project with users."""
+    migration = Migration("0123456789ab", None, "2026-12-01 00:00:00+00:00", "create.py")
+    spec = EntitySpec(name=name, fields=fields, migration=migration)
+    return build_context(spec, ProjectFacts(package_name="app", auth=True))
+
+
 def test_a_taken_name_gets_a_row_variable() -> None:
-    spec = EntitySpec(
-        name="Message",
-        fields=["body:text"],
-        migration=Migration("0123456789ab", None, "2026-12-01 00:00:00+00:00", "messages.py"),
-    )
-    context = build_context(spec, ProjectFacts(package_name="app", auth=True))
+    context = context_of("Message", ["body:text"])
     assert context.entity.var == "message_row"
     service = render_slice(context)["service.py.jinja"]
     assert "message_row = await self.messages.read(MessageRead, message_id" in service
 
 
 def test_a_field_name_gets_a_row_variable() -> None:
-    spec = EntitySpec(
-        name="Reviewer",
-        fields=["reviewer:ref=User?"],
-        migration=Migration("0123456789ab", None, "2026-12-01 00:00:00+00:00", "reviewers.py"),
-    )
-    context = build_context(spec, ProjectFacts(package_name="app", auth=True))
-    assert context.entity.var == "reviewer_row"
+    assert context_of("Reviewer", ["reviewer:ref=User?"]).entity.var == "reviewer_row"
