@@ -34,15 +34,15 @@ def project(rendered: Path, tmp_path: Path) -> Path:
 def writers(project: Path) -> str:
     """Who the routes let write: "superusers" or "users"."""
     routes = (project / ROUTES).read_text()
-    superusers = routes.count("dependencies=[Depends(get_current_superuser)]")
-    users = routes.count("dependencies=[Depends(get_current_user)]")
-    # The two reads check a user; create, change and delete check their writer; the import
-    # takes its writer as a parameter.
-    assert superusers + users == 5, routes
-    if superusers == 3:
-        assert "user: CurrentSuperuser" in routes
+    superusers = routes.count("service: GenreWriterDep")
+    users = routes.count("service: GenreServiceDep")
+    # Each of the six routes takes its service: the two reads a user's; create, change, delete
+    # and the import their writer's, which the routes take as a superuser's (403 for others).
+    assert superusers + users == 6, routes
+    if superusers == 4:
+        assert "Depends(authorized(GenreService, superuser=True))" in routes
         return "superusers"
-    assert (superusers, "user: CurrentUser" in routes) == (0, True)
+    assert (superusers, "GenreWriterDep" in routes) == (0, False)
     return "users"
 
 

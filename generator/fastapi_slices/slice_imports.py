@@ -116,7 +116,7 @@ class SliceImports:
 
     def service(self) -> Imports:
         package, pascal, found = self.project.package_name, self.names.pascal, self._new()
-        found.add(f"{package}.core.db", "SessionDep")
+        found.add("sqlalchemy.ext.asyncio", "AsyncSession")
         found.add(f"{package}.core.exceptions", "NotFoundError", "PreconditionFailedError")
         found.add(f"{package}.core.preconditions", "entity_tag", "matches")
         found.add(f"{package}.core.repository", "PageResult")
@@ -152,7 +152,6 @@ class SliceImports:
         package, pascal, found = self.project.package_name, self.names.pascal, self._new()
         found.add("typing", "Annotated")
         found.add("fastapi", "APIRouter", "Depends", "Path", "Query", "status")
-        found.add(f"{package}.core.dependencies", "async_dependency")
         found.add(f"{package}.core.preconditions", "IfMatch", "TaggedRoute", "etag_response")
         found.add(f"{package}.core.problems", "problem_responses")
         found.add(f"{package}.core.repository", "PageResult")
@@ -161,17 +160,10 @@ class SliceImports:
             *(f"{pascal}{kind}" for kind in ("Create", "Page", "Query", "Read", "Update")),
         )
         found.add(self._own.format("services"), f"{pascal}Service")
-        deps, auth = f"{package}.api.deps", self.project.auth
-        if auth:
-            found.add(deps, "require_token")
-        if auth and (self.needs_actor or not self.superuser_writes):  # reads, or every route
-            found.add(deps, "CurrentUser")
-        if auth and not self.needs_actor:
-            found.add(deps, "get_current_user")
-        if self.superuser_writes:  # the import takes the superuser; the other writes check one
-            found.add(deps, "CurrentSuperuser")
-            if not self.needs_actor:
-                found.add(deps, "get_current_superuser")
+        if self.project.auth:  # each route's service, for the token's user
+            found.add(f"{package}.api.deps", "authorized", "require_token")
+        else:
+            found.add(f"{package}.core.unit", "service_dependency")
         # The CSV import
         found.add(f"{package}.core.config", "SettingsDep")
         found.add(f"{package}.core.csv_report", "IMPORT_RESPONSES", "ImportReport")
