@@ -75,9 +75,9 @@ CHANGES = [
 CUSTOM_ROUTE = '''
 
 @router.get("/count", responses=problem_responses(422))
-async def count_books(service: BookServiceDep, user: CurrentUser) -> int:
+async def count_books(service: BookServiceDep) -> int:
     """How many books the user has."""
-    return (await service.list(BookQuery(limit=1), user)).total
+    return (await service.list(BookQuery(limit=1))).total
 '''
 VALIDATOR = '''
 
@@ -92,7 +92,7 @@ VALIDATOR = '''
 RULE = """        values = data.model_dump()
         if values["status"] == BookStatus.DRAFT:
             drafts = BookQuery(status=[BookStatus.DRAFT], limit=1)
-            if (await self.books.search(drafts, owner_id=actor.id)).total >= MAX_DRAFTS:
+            if (await self.books.search(drafts, owner_id=self.actor.id)).total >= MAX_DRAFTS:
                 raise ConflictError(f"A user keeps at most {MAX_DRAFTS} drafts.")
 """
 OWN_TEST = """

@@ -436,7 +436,7 @@ def test_update_from_an_earlier_release(toolbox: Toolbox, tmp_path: Path, releas
     review = json.loads((specs / "review.json").read_text())
     assert (review["version"], review["open_writes"]) == (SPEC_VERSION, open_writes)
     reviews = (project / "app/api/v1/reviews.py").read_text()
-    assert ("CurrentSuperuser" in reviews) != open_writes
+    assert ("authorized(ReviewService, superuser=True)" in reviews) != open_writes
     check = gen(project, "check")
     assert check.returncode == 0, check.stderr
     run_project_checks(toolbox, project)

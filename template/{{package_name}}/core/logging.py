@@ -14,7 +14,12 @@ from typing import Any
 # Set by RequestIdMiddleware for the duration of each request.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# What every record holds: anything else was given as `extra=` (the request id aside).
+_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+}
 
 
 class RequestIdFilter(logging.Filter):
@@ -36,11 +41,8 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
-        entry |= {
-            key: value
-            for key, value in record.__dict__.items()
-            if key not in _RECORD_FIELDS and key != "request_id"
-        }
+        if extras := record.__dict__.keys() - _RECORD_FIELDS:  # most records have none
+            entry |= {key: value for key, value in record.__dict__.items() if key in extras}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
