@@ -27,6 +27,7 @@ from fastapi_slices import __version__
 from fastapi_slices.cli import app
 from fastapi_slices.spec import SPEC_VERSION
 from tests.support import REPO, Toolbox, copy_working_tree, run_project_checks
+from tests.test_living import CUSTOM_ROUTE  # the user's own route, on the API of this release
 
 GEN = str(Path(sys.executable).parent / "gen")
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
@@ -188,15 +189,6 @@ def _new_project(template: Path, destination: Path, ref: str = "v1.0.0") -> Path
     git(destination, "add", "-A")
     git(destination, "commit", "-qm", "rendered")
     return destination
-
-
-CUSTOM_ROUTE = """
-
-@router.get("/count", responses=problem_responses(422))
-async def count_books(service: BookServiceDep, user: CurrentUser) -> int:
-    \"\"\"How many books the user has.\"\"\"
-    return (await service.list(BookQuery(limit=1), user)).total
-"""
 
 
 def grow(project: Path, *, edit: bool) -> Path:
