@@ -22,6 +22,10 @@ _RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
 }
 
 
+# What json.dumps(entry, default=str) would build for each line, built once.
+_ENCODER = json.JSONEncoder(default=str)
+
+
 class RequestIdFilter(logging.Filter):
     """Stamp the current request id (or "-") on every record."""
 
@@ -45,7 +49,7 @@ class JsonFormatter(logging.Formatter):
             entry |= {key: value for key, value in record.__dict__.items() if key in extras}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
