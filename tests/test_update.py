@@ -69,8 +69,8 @@ ROUTES = "generator/fastapi_slices/templates/entity/routes.py.jinja"
 RELEASE_1_1 = "9.1.0"  # the version of gen in release 1.1.0
 # Earlier releases of fastapi-slices: 0.1.0 and 0.2.0, before gen kept base copies of
 # slices (spec version 1), 0.3.0 and 0.4.0 (spec version 2: every user wrote shared rows),
-# 0.5.0 (spec version 3: superusers write shared rows by default), and 0.6.0, the previous
-# release.
+# 0.5.0 (spec version 3: superusers write shared rows by default), 0.6.0, and 0.7.0, the
+# previous release (services act for an actor given at construction).
 EARLIER_RELEASES = {
     "v0.1.0": "13c5047",
     "v0.2.0": "89a76bd",
@@ -78,8 +78,9 @@ EARLIER_RELEASES = {
     "v0.4.0": "8b46032",
     "v0.5.0": "516854c",
     "v0.6.0": "9352019",
+    "v0.7.0": "9c78abd",
 }
-PREVIOUS_RELEASE = "v0.6.0"
+PREVIOUS_RELEASE = "v0.7.0"
 # Releases whose specs are of version 2 or older: their shared entities keep open writes.
 OPEN_WRITES_RELEASES = {"v0.1.0", "v0.2.0", "v0.3.0", "v0.4.0"}
 

@@ -144,6 +144,7 @@ TAKEN_NAMES = frozenset(
         "child",
         "choice",
         "client",
+        "committing",
         "created",
         "current",
         "data",

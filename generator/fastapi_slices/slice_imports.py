@@ -120,6 +120,7 @@ class SliceImports:
         found.add(f"{package}.core.exceptions", "NotFoundError", "PreconditionFailedError")
         found.add(f"{package}.core.preconditions", "entity_tag", "matches")
         found.add(f"{package}.core.repository", "PageResult")
+        found.add(f"{package}.core.unit", "committing")
         found.add(self._own.format("repositories"), f"{pascal}Repository")
         found.add(
             self._own.format("schemas"),
