@@ -36,7 +36,7 @@ def measure(workspace: Path, *, quick: bool) -> Results:
     repeat = 1 if quick else 3
     plan = Plan(seconds=2, warmup_seconds=1, rounds=1)
     if not quick:
-        plan = Plan(seconds=10, warmup_seconds=3, rounds=2)
+        plan = Plan(seconds=4, warmup_seconds=3, rounds=5)
     _step("the rendered projects' environment (built once, then reused)")
     toolbox = project_toolbox(workspace / "dependencies")
     _step("rendering with Copier")
