@@ -57,12 +57,12 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO]):
     """A stream handler that writes the lines of a busy moment together.
 
     Each write to stderr is a system call: one per request for the access log alone, the
-    costliest part of its line. Within an event loop, lines under WARNING wait up to
-    `FLUSH_SECONDS` and go out in one write; a WARNING or worse goes out at once, after the
-    lines before it, and so does any line logged outside an event loop or past
-    `MOST_WAITING`. Lines still waiting
-    when the process exits are written by logging's own exit hook; a process killed outright
-    loses at most the last `FLUSH_SECONDS` of them.
+    costliest part of its line. Lines logged while a request is handled (they carry its id),
+    under WARNING, wait up to `FLUSH_SECONDS` and go out in one write. Any other line goes out
+    at once, after those waiting: a WARNING or worse, a line of no request (starting,
+    stopping), and any line past `MOST_WAITING` or logged outside an event loop. A process
+    killed outright loses at most the last `FLUSH_SECONDS` of request lines; one that stops
+    as uvicorn stops it logs its stopping, which writes them.
     """
 
     FLUSH_SECONDS = 0.05
@@ -77,7 +77,11 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.waiting.append(self.format(record) + self.terminator)
-            urgent = record.levelno >= logging.WARNING or len(self.waiting) >= self.MOST_WAITING
+            urgent = (
+                record.levelno >= logging.WARNING
+                or getattr(record, "request_id", "-") == "-"
+                or len(self.waiting) >= self.MOST_WAITING
+            )
             if urgent or not self._flush_later():
                 self.flush()
         except RecursionError:  # as logging.StreamHandler does
